@@ -3,6 +3,7 @@
     ProconsulError
     ├── ApiError                 answered to an HTTP client; carries `status` and a plain-text message
     │   ├── BadRequest           400: malformed parameter, body or combination of flags
+    │   ├── Unauthorized         401: an ACL-only endpoint while ACLs are disabled
     │   ├── PermissionDenied     403
     │   ├── NotFound             404
     │   ├── MethodNotAllowed     405: carries the allowed methods for the `Allow` header
@@ -31,6 +32,7 @@ __all__ = [
     "ProconsulError",
     "ServerError",
     "StoreError",
+    "Unauthorized",
 ]
 
 
@@ -50,6 +52,10 @@ class ApiError(ProconsulError):
 
 class BadRequest(ApiError):
     status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
 
 
 class PermissionDenied(ApiError):

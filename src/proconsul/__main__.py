@@ -1,0 +1,3 @@
+from proconsul.cli.main import run
+
+run()

@@ -1,0 +1,34 @@
+"""Everything a request handler may need from the running agent, in one object."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from proconsul.agent.local import LocalAgent
+from proconsul.state.view import StateView
+from proconsul.state.writer import Registry
+from proconsul.store import Backend
+
+if TYPE_CHECKING:
+    from proconsul.config import AgentConfig
+
+
+@dataclass
+class AgentContext:
+    config: AgentConfig
+    backend: Backend
+    view: StateView
+    registry: Registry
+    local: LocalAgent
+    node_id: str
+    advertise_addr: str
+    shutdown: asyncio.Event = field(default_factory=asyncio.Event)
+    reload_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def server_address(self) -> str:
+        return f"{self.advertise_addr}:{self.config.ports.server}"

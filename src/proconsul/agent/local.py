@@ -1,0 +1,261 @@
+"""The agent's own services and checks: authoritative, persisted in the data dir, synced to the catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from proconsul.agent import sync
+from proconsul.agent.definitions import CheckDef, check_record
+from proconsul.state.view import StateView
+from proconsul.state.writer import Registry
+
+log = logging.getLogger("proconsul.agent")
+
+NODE_MAINT = "_node_maintenance"
+SERVICE_MAINT = "_service_maintenance:"
+DEFAULT_NODE_REASON = (
+    "Maintenance mode is enabled for this node, but no reason was provided. This is a default message."
+)
+DEFAULT_SERVICE_REASON = (
+    "Maintenance mode is enabled for this service, but no reason was provided. This is a default message."
+)
+
+
+def _file_name(ident: str) -> str:
+    return hashlib.sha256(ident.encode()).hexdigest()[:32] + ".json"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class LocalAgent:
+    def __init__(
+        self, node_name: str, node_record: dict[str, Any], data_dir: Path, registry: Registry
+    ) -> None:
+        self.node_name = node_name
+        self._node = node_record
+        self.registry = registry
+        self.view: StateView = registry.view
+        self.services: dict[str, dict[str, Any]] = {}
+        self.checks: dict[str, CheckDef] = {}
+        self.data_dir = data_dir
+        self._services_dir = data_dir / "services"
+        self._checks_dir = data_dir / "checks"
+        self._ttl_timers: dict[str, asyncio.TimerHandle] = {}
+        self._lock = asyncio.Lock()
+
+    def close(self) -> None:
+        for timer in self._ttl_timers.values():
+            timer.cancel()
+        self._ttl_timers.clear()
+
+    # ---- records as the catalog stores them ------------------------------------------------------
+    def node_record(self) -> dict[str, Any]:
+        return self._node
+
+    def service_record(self, sid: str) -> dict[str, Any] | None:
+        svc = self.services.get(sid)
+        if svc is None:
+            return None
+        remote = self.view.services.get(self.node_name, {}).get(sid)
+        if svc.get("EnableTagOverride") and remote is not None:
+            return {**svc, "Tags": remote.data.get("Tags", [])}
+        return svc
+
+    def check_record(self, cid: str) -> dict[str, Any] | None:
+        chk = self.checks.get(cid)
+        if chk is None:
+            return None
+        svc = self.services.get(chk.service_id)
+        return check_record(chk, self.node_name, svc["Service"] if svc else "")
+
+    # ---- persistence -----------------------------------------------------------------------------
+    def load(self) -> None:
+        for path in sorted(self._services_dir.glob("*.json")):
+            svc = orjson.loads(path.read_bytes())["Service"]
+            self.services[svc["ID"]] = svc
+        for path in sorted(self._checks_dir.glob("*.json")):
+            chk = CheckDef(**orjson.loads(path.read_bytes())["Check"])
+            self.checks[chk.check_id] = chk
+            self._arm_ttl(chk)
+        log.info("restored local state", extra={"services": len(self.services), "checks": len(self.checks)})
+
+    async def _persist_service(self, sid: str) -> None:
+        path = self._services_dir / _file_name(sid)
+        if sid in self.services:
+            await asyncio.to_thread(_write_atomic, path, orjson.dumps({"Service": self.services[sid]}))
+        else:
+            path.unlink(missing_ok=True)
+
+    async def _persist_check(self, cid: str) -> None:
+        path = self._checks_dir / _file_name(cid)
+        if cid in self.checks:
+            data = orjson.dumps({"Check": dataclasses.asdict(self.checks[cid])})
+            await asyncio.to_thread(_write_atomic, path, data)
+        else:
+            path.unlink(missing_ok=True)
+
+    # ---- changes ---------------------------------------------------------------------------------
+    async def _sync(self, service_ids: set[str], check_ids: set[str]) -> None:
+        ops = sync.plan(self, service_ids, check_ids, node=self.node_name not in self.view.nodes)
+        if ops:
+            await self.registry.commit((), ops)
+
+    async def sync_full(self) -> None:
+        async with self._lock:
+            ops = sync.plan(self)
+            if ops:
+                await self.registry.commit((), ops)
+
+    async def add_service(
+        self, svc: dict[str, Any], checks: list[CheckDef], *, replace_checks: bool = False
+    ) -> None:
+        async with self._lock:
+            sid = svc["ID"]
+            self.services[sid] = svc
+            changed = {c.check_id for c in checks}
+            if replace_checks:
+                changed |= {
+                    cid
+                    for cid, c in self.checks.items()
+                    if c.service_id == sid and cid not in changed and not cid.startswith(SERVICE_MAINT)
+                }
+                for cid in changed - {c.check_id for c in checks}:
+                    self._drop_check(cid)
+            await self._persist_service(sid)
+            for chk in checks:
+                self._keep_status(chk)
+                self.checks[chk.check_id] = chk
+                self._arm_ttl(chk)
+                await self._persist_check(chk.check_id)
+            for cid in changed - set(self.checks):
+                await self._persist_check(cid)
+            await self._sync({sid}, changed)
+
+    async def remove_service(self, sid: str) -> None:
+        sidecar = self.services.get(f"{sid}-sidecar-proxy")
+        if sidecar is not None and (sidecar.get("Proxy") or {}).get("DestinationServiceID") == sid:
+            await self.remove_service(sidecar["ID"])
+        async with self._lock:
+            if self.services.pop(sid, None) is None:
+                return
+            gone = {cid for cid, c in self.checks.items() if c.service_id == sid}
+            for cid in gone:
+                self._drop_check(cid)
+                await self._persist_check(cid)
+            await self._persist_service(sid)
+            await self._sync({sid}, gone)
+
+    async def add_check(self, chk: CheckDef) -> None:
+        async with self._lock:
+            self._keep_status(chk)
+            self.checks[chk.check_id] = chk
+            self._arm_ttl(chk)
+            await self._persist_check(chk.check_id)
+            await self._sync(set(), {chk.check_id})
+
+    async def remove_check(self, cid: str) -> None:
+        async with self._lock:
+            if cid not in self.checks:
+                return
+            self._drop_check(cid)
+            await self._persist_check(cid)
+            await self._sync(set(), {cid})
+
+    async def update_check(self, cid: str, status: str, output: str) -> None:
+        async with self._lock:
+            chk = self.checks[cid]
+            chk.status, chk.output = status, output
+            self._arm_ttl(chk)
+            await self._persist_check(cid)
+            await self._sync(set(), {cid})
+
+    def _keep_status(self, chk: CheckDef) -> None:
+        """Re-registering an existing TTL check keeps its current result, as Consul does."""
+        old = self.checks.get(chk.check_id)
+        if old is not None and old.kind == "TTL" and chk.kind == "TTL":
+            chk.status, chk.output = old.status, old.output
+
+    def _drop_check(self, cid: str) -> None:
+        self.checks.pop(cid, None)
+        timer = self._ttl_timers.pop(cid, None)
+        if timer is not None:
+            timer.cancel()
+
+    # ---- TTL checks --------------------------------------------------------------------------------
+    def _arm_ttl(self, chk: CheckDef) -> None:
+        old = self._ttl_timers.pop(chk.check_id, None)
+        if old is not None:
+            old.cancel()
+        if chk.ttl > 0:
+            loop = asyncio.get_running_loop()
+            self._ttl_timers[chk.check_id] = loop.call_later(chk.ttl, self._ttl_expired, chk.check_id)
+
+    def _ttl_expired(self, cid: str) -> None:
+        chk = self.checks.get(cid)
+        if chk is None or (chk.status == "critical" and chk.output.startswith("TTL expired")):
+            return
+        self._ttl_timers.pop(cid, None)
+        log.warning("check TTL expired", extra={"check": cid})
+        asyncio.get_running_loop().create_task(self._expire(cid))
+
+    async def _expire(self, cid: str) -> None:
+        async with self._lock:
+            chk = self.checks.get(cid)
+            if chk is None or cid in self._ttl_timers:
+                return
+            chk.status, chk.output = "critical", "TTL expired"
+            await self._persist_check(cid)
+            await self._sync(set(), {cid})
+
+    # ---- maintenance --------------------------------------------------------------------------------
+    async def node_maintenance(self, enable: bool, reason: str) -> None:
+        if enable:
+            chk = CheckDef(
+                NODE_MAINT,
+                "Node Maintenance Mode",
+                "",
+                {},
+                "critical",
+                notes=reason or DEFAULT_NODE_REASON,
+                extra={"Type": "maintenance"},
+            )
+            await self.add_check(chk)
+        else:
+            await self.remove_check(NODE_MAINT)
+
+    async def service_maintenance(self, sid: str, enable: bool, reason: str) -> None:
+        cid = SERVICE_MAINT + sid
+        if enable:
+            chk = CheckDef(
+                cid,
+                "Service Maintenance Mode",
+                sid,
+                {},
+                "critical",
+                notes=reason or DEFAULT_SERVICE_REASON,
+                extra={"Type": "maintenance"},
+            )
+            await self.add_check(chk)
+        else:
+            await self.remove_check(cid)

@@ -1,0 +1,217 @@
+"""`proconsul agent`: open the store, build the view, serve the HTTP API, keep the catalog in sync."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from proconsul import CONSUL_COMPAT_VERSION, logs
+from proconsul.agent.context import AgentContext
+from proconsul.agent.definitions import check_from_body, service_from_body
+from proconsul.agent.local import LocalAgent
+from proconsul.api import decode
+from proconsul.api.server import build_app
+from proconsul.errors import ProconsulError
+from proconsul.state.view import StateView
+from proconsul.state.writer import Registry
+from proconsul.store import Backend
+from proconsul.store.sqlite import open_sqlite
+
+if TYPE_CHECKING:
+    from proconsul.config import AgentConfig
+
+log = logging.getLogger("proconsul.agent")
+AE_INTERVAL = 60.0
+
+
+def run_agent(config: AgentConfig) -> int:
+    logs.setup(config.log_level, config.log_json)
+    try:
+        import uvloop
+
+        return uvloop.run(_main(config))
+    except ImportError:
+        return asyncio.run(_main(config))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _data_dir(config: AgentConfig) -> Path:
+    if config.data_dir is not None:
+        path = Path(config.data_dir)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="proconsul-dev-"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _node_id(config: AgentConfig, data_dir: Path) -> str:
+    if config.node_id:
+        return config.node_id
+    path = data_dir / "node-id"
+    if path.exists():
+        return path.read_text().strip()
+    node_id = str(uuid.uuid4())
+    path.write_text(node_id)
+    return node_id
+
+
+def _advertise(config: AgentConfig) -> str:
+    if config.advertise_addr:
+        return config.advertise_addr
+    if config.bind_addr not in ("0.0.0.0", "::", ""):
+        return config.bind_addr
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
+        return str(s.getsockname()[0])
+    return "127.0.0.1"
+
+
+def _node_record(config: AgentConfig, node_id: str, address: str) -> dict[str, Any]:
+    return {
+        "ID": node_id,
+        "Node": config.node_name,
+        "Address": address,
+        "Datacenter": config.datacenter,
+        "TaggedAddresses": {"lan": address, "lan_ipv4": address, "wan": address, "wan_ipv4": address},
+        "Meta": {"consul-network-segment": "", **config.node_meta},
+    }
+
+
+SERF_HEALTH = {
+    "CheckID": "serfHealth",
+    "Name": "Serf Health Status",
+    "Status": "passing",
+    "Notes": "",
+    "Output": "Agent alive and reachable",
+    "ServiceID": "",
+    "ServiceName": "",
+    "Type": "",
+    "Interval": "",
+    "Timeout": "",
+    "ExposedPort": 0,
+    "Definition": {},
+}
+
+
+def _consul_service(config: AgentConfig) -> dict[str, Any]:
+    """The `consul` service every server registers for itself, as Consul's servers do."""
+    return {
+        "ID": "consul",
+        "Service": "consul",
+        "Tags": [],
+        "Meta": {
+            "raft_version": "3",
+            "serf_protocol_current": "2",
+            "serf_protocol_max": "5",
+            "serf_protocol_min": "1",
+            "version": CONSUL_COMPAT_VERSION,
+        },
+        "Port": config.ports.server,
+        "Address": "",
+        "Weights": {"Passing": 1, "Warning": 1},
+        "EnableTagOverride": False,
+    }
+
+
+async def _feed(backend: Backend, view: StateView, from_revision: int) -> None:
+    async for events in backend.watch("", from_revision):
+        view.apply(events)
+
+
+async def _register_config_definitions(config: AgentConfig, local: LocalAgent) -> None:
+    for raw in config.services:
+        svc, checks = service_from_body(decode.decode(raw, decode.SERVICE))
+        await local.add_service(svc, checks)
+    for raw in config.checks:
+        await local.add_check(check_from_body(decode.decode(raw, decode.CHECK)))
+
+
+async def _anti_entropy(local: LocalAgent) -> None:
+    while True:
+        await asyncio.sleep(AE_INTERVAL)
+        try:
+            await local.sync_full()
+        except ProconsulError:
+            log.exception("anti-entropy sync failed")
+
+
+async def _serve(ctx: AgentContext) -> web.AppRunner:
+    runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    await runner.setup()
+    for host in ctx.config.client_addr.split():
+        await web.TCPSite(runner, host, ctx.config.ports.http, reuse_address=True).start()
+    return runner
+
+
+@contextlib.asynccontextmanager
+async def running_agent(config: AgentConfig, backend: Backend | None = None) -> AsyncIterator[AgentContext]:
+    """The agent without its listeners: store, view, local state and background sync, torn down on exit."""
+    data_dir = _data_dir(config)
+    if backend is None:
+        backend = await open_sqlite(data_dir / "store.db", durable=not config.dev)
+    try:
+        view = StateView()
+        snapshot, revision = await backend.range("", prefix=True)
+        view.load(snapshot, revision)
+        registry = Registry(backend, view)
+        node_id, address = _node_id(config, data_dir), _advertise(config)
+        local = LocalAgent(config.node_name, _node_record(config, node_id, address), data_dir, registry)
+        ctx = AgentContext(config, backend, view, registry, local, node_id, address)
+        async with asyncio.TaskGroup() as tg:
+            feeder = tg.create_task(_feed(backend, view, revision + 1))
+            local.load()
+            await _register_config_definitions(config, local)
+            await local.sync_full()
+            await registry.ensure(
+                None,
+                [(config.node_name, _consul_service(config))] if config.server else [],
+                [(config.node_name, {"Node": config.node_name, **SERF_HEALTH})],
+            )
+            ae = tg.create_task(_anti_entropy(local))
+            try:
+                yield ctx
+            finally:
+                ae.cancel()
+                feeder.cancel()
+                local.close()
+    finally:
+        await backend.close()
+
+
+async def _main(config: AgentConfig) -> int:
+    if not config.server:
+        log.error("client agents are not supported yet: run with -server or -dev")
+        return 1
+    for key in config.ignored_keys:
+        log.warning("config key accepted but not implemented", extra={"key": key})
+    async with running_agent(config) as ctx:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, ctx.shutdown.set)
+        runner = await _serve(ctx)
+        log.info(
+            "agent started",
+            extra={
+                "node": config.node_name,
+                "datacenter": config.datacenter,
+                "http": f"{config.client_addr}:{config.ports.http}",
+                "data_dir": str(ctx.local.data_dir),
+                "revision": ctx.view.revision,
+            },
+        )
+        await ctx.shutdown.wait()
+        log.info("agent shutting down")
+        await runner.cleanup()
+    log.info("agent stopped")
+    return 0

@@ -1,0 +1,228 @@
+"""/v1/catalog: the registry of nodes and services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from proconsul.api import decode, shapes
+from proconsul.api.common import Reply, blocking, context, filtered, query_options, read_body, read_reply
+from proconsul.errors import BadRequest
+from proconsul.state import queries
+from proconsul.state.view import NODES, SERVICES, node_topic, service_topic
+from proconsul.state.watch import Deps, Versioned
+
+MAX_BODY = 1 << 20
+
+
+def node_meta_filter(request: web.Request) -> list[tuple[str, str]]:
+    pairs = []
+    for raw in request.query.getall("node-meta", []):
+        key, sep, value = raw.partition(":")
+        if not sep:
+            raise BadRequest(f"Invalid node-meta filter {raw!r}: expected key:value")
+        pairs.append((key, value))
+    return pairs
+
+
+async def _body(request: web.Request, schema: decode.Struct) -> dict[str, Any]:
+    body = decode.parse_json(await read_body(request, MAX_BODY))
+    return decode.decode(body, schema)  # type: ignore[no-any-return]
+
+
+def _registration_records(req: dict[str, Any], dc: str) -> tuple[dict[str, Any], list[Any], list[Any]]:
+    node = req.get("Node") or ""
+    if not node:
+        raise BadRequest("Must provide node")
+    if not req.get("Address") and not req.get("SkipNodeUpdate"):
+        raise BadRequest("Must provide address")
+    node_id = req.get("ID") or ""
+    if node_id:
+        try:
+            uuid.UUID(node_id)
+        except ValueError:
+            raise BadRequest(f"Invalid node ID: {node_id!r} is not a UUID") from None
+    node_rec = {
+        "ID": node_id,
+        "Node": node,
+        "Address": req.get("Address") or "",
+        "Datacenter": dc,
+        "TaggedAddresses": req.get("TaggedAddresses") or {},
+        "Meta": req.get("NodeMeta") or {},
+    }
+    services = []
+    if svc := req.get("Service"):
+        if not svc.get("Service"):
+            raise BadRequest("Must provide service name")
+        svc = {
+            "Tags": [],
+            "Meta": {},
+            "Port": 0,
+            "Address": "",
+            "Weights": dict(shapes.DEFAULT_WEIGHTS),
+            "EnableTagOverride": False,
+            **svc,
+            "ID": svc.get("ID") or svc["Service"],
+        }
+        services.append((node, svc))
+    checks = []
+    for chk in ([req["Check"]] if req.get("Check") else []) + list(req.get("Checks") or []):
+        cid = chk.get("CheckID") or chk.get("Name") or ""
+        if not cid:
+            raise BadRequest("Must provide check ID or name")
+        status = chk.get("Status") or "critical"
+        if status not in ("passing", "warning", "critical"):
+            raise BadRequest(f"Invalid check status: {status!r}")
+        rec = {
+            "Notes": "",
+            "Output": "",
+            "ServiceID": "",
+            "ServiceName": "",
+            "Type": "",
+            "Definition": {},
+            **chk,
+            "Node": node,
+            "CheckID": cid,
+            "Name": chk.get("Name") or cid,
+            "Status": status,
+        }
+        rec.pop("ServiceTags", None)
+        checks.append((node, rec))
+    return node_rec, services, checks
+
+
+async def register(request: web.Request) -> Reply:
+    ctx = context(request)
+    req = await _body(request, decode.CATALOG_REGISTER)
+    node_rec, services, checks = _registration_records(req, ctx.config.datacenter)
+    existing = ctx.view.nodes.get(node_rec["Node"])
+    if req.get("SkipNodeUpdate") and existing is not None:
+        node_out = None
+    else:
+        node_out = (
+            node_rec
+            if existing is None or node_rec["ID"]
+            else {**node_rec, "ID": existing.data.get("ID", "")}
+        )
+    services_ids = {s["ID"] for _, s in services}
+    for _, chk in checks:
+        sid = chk.get("ServiceID")
+        if sid and sid not in services_ids:
+            chk["ServiceName"] = ctx.registry.require_service(node_rec["Node"], sid)["Service"]
+        elif sid:
+            chk["ServiceName"] = next(s["Service"] for _, s in services if s["ID"] == sid)
+    await ctx.registry.ensure(node_out, services, checks)
+    return Reply(True)
+
+
+async def deregister(request: web.Request) -> Reply:
+    ctx = context(request)
+    req = await _body(request, decode.CATALOG_DEREGISTER)
+    if not req.get("Node"):
+        raise BadRequest("Must provide node")
+    await ctx.registry.deregister(req["Node"], req.get("ServiceID") or "", req.get("CheckID") or "")
+    return Reply(True)
+
+
+async def datacenters(request: web.Request) -> Reply:
+    return Reply([context(request).config.datacenter])
+
+
+async def nodes(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    meta = node_meta_filter(request)
+
+    def run() -> Versioned[list[dict[str, Any]]]:
+        recs = [view.nodes[n] for n in sorted(view.nodes)]
+        return Versioned(
+            view.index_of(NODES), [shapes.node(r) for r in recs if queries.has_node_meta(r, meta)]
+        )
+
+    result = await blocking(request, opts, Deps((NODES,)), run)
+    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+
+
+async def services(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    meta = node_meta_filter(request)
+
+    def run() -> Versioned[dict[str, list[str]]]:
+        if not meta:
+            return Versioned(view.index_of(SERVICES), queries.service_tags(view))
+        wanted = {n for n, rec in view.nodes.items() if queries.has_node_meta(rec, meta)}
+        tags = {
+            name: t
+            for name, t in queries.service_tags(view).items()
+            if any(node in wanted for node, _ in view.by_name.get(name, ()))
+        }
+        return Versioned(view.index_of(SERVICES, NODES), tags)
+
+    result = await blocking(request, opts, Deps((SERVICES, NODES) if meta else (SERVICES,)), run)
+    value = result.value
+    if opts.filter:
+        value = {k: v for k, v in value.items() if opts.filter({"ServiceName": k, "ServiceTags": v})}
+    return read_reply(request, Versioned(result.index, value), opts)
+
+
+async def _service_nodes(request: web.Request, connect: bool) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    name = request.match_info["service"]
+    tags = request.query.getall("tag", [])
+    meta = node_meta_filter(request)
+    topic = SERVICES if connect else service_topic(name)
+    pick = queries.connect_instances if connect else queries.instances
+    peered = bool(request.query.get("peer"))  # no peerings exist, so a peer name matches nothing
+
+    def run() -> Versioned[list[dict[str, Any]]]:
+        found = [] if peered else pick(view, name)
+        out = [
+            shapes.catalog_service(n, s)
+            for n, s in found
+            if queries.has_tags(s, tags) and queries.has_node_meta(n, meta)
+        ]
+        return Versioned(view.index_of(topic), out)
+
+    result = await blocking(request, opts, Deps((topic,)), run)
+    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+
+
+async def service(request: web.Request) -> Reply:
+    return await _service_nodes(request, connect=False)
+
+
+async def connect(request: web.Request) -> Reply:
+    return await _service_nodes(request, connect=True)
+
+
+async def node(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    name = request.match_info["node"]
+
+    def run() -> Versioned[dict[str, Any] | None]:
+        rec = view.nodes.get(name)
+        if rec is None:
+            return Versioned(view.index_of(node_topic(name)), None)
+        svcs = {s.data["ID"]: shapes.service(s) for s in queries.node_services(view, name)}
+        if opts.filter:
+            svcs = {k: v for k, v in svcs.items() if opts.filter(v)}
+        return Versioned(view.index_of(node_topic(name)), {"Node": shapes.node(rec), "Services": svcs})
+
+    result = await blocking(request, opts, Deps((node_topic(name),)), run)
+    return read_reply(request, result, opts)
+
+
+async def node_services(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    name = request.match_info["node"]
+
+    def run() -> Versioned[dict[str, Any] | None]:
+        rec = view.nodes.get(name)
+        if rec is None:
+            return Versioned(view.index_of(node_topic(name)), None)
+        svcs = filtered((shapes.service(s) for s in queries.node_services(view, name)), opts)
+        return Versioned(view.index_of(node_topic(name)), {"Node": shapes.node(rec), "Services": svcs})
+
+    result = await blocking(request, opts, Deps((node_topic(name),)), run)
+    return read_reply(request, result, opts)

@@ -1,0 +1,231 @@
+"""What every endpoint shares: query options, blocking, and the one place results and errors
+become HTTP responses (JSON bodies, index headers, Consul's plain-text errors)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+from aiohttp import web
+
+from proconsul.durations import parse_duration
+from proconsul.errors import ApiError, BadRequest, MethodNotAllowed, PayloadTooLarge
+from proconsul.filter import compile_filter
+from proconsul.state.watch import Deps, Versioned, blocking_query
+
+if TYPE_CHECKING:
+    from proconsul.agent.context import AgentContext
+
+log = logging.getLogger("proconsul.http")
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable["Reply | web.StreamResponse"]]
+CONTEXT: web.AppKey[AgentContext] = web.AppKey("proconsul_context")
+TRUE_VALUES = {"1", "t", "T", "TRUE", "true", "True"}
+FALSE_VALUES = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+@dataclass(slots=True)
+class Reply:
+    """A handler's result: `body` is JSON-encoded unless `raw` is given."""
+
+    body: Any = None
+    status: int = 200
+    index: int | None = None
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+EMPTY = Reply(raw=b"", content_type="text/plain")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryOptions:
+    index: int = 0
+    wait: float | None = None
+    stale: bool = False
+    consistent: bool = False
+    filter: Callable[[Any], bool] | None = None
+    pretty: bool = False
+    dc: str = ""
+    token: str = ""
+
+
+def context(request: web.Request) -> AgentContext:
+    return request.app[CONTEXT]
+
+
+def flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter: present without a value means true (Consul's `?passing`)."""
+    if name not in request.query:
+        return False
+    value = request.query[name]
+    if value == "" or value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise BadRequest(f"Invalid value for ?{name}: {value!r}")
+
+
+def uint_param(request: web.Request, name: str, message: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(message) from None
+    if value < 0 or value >= 2**64:
+        raise BadRequest(message)
+    return value
+
+
+def request_token(request: web.Request) -> str:
+    if token := request.query.get("token"):
+        return token
+    if token := request.headers.get("X-Consul-Token"):
+        return token
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return ""
+
+
+def query_options(request: web.Request) -> QueryOptions:
+    index = uint_param(request, "index", "Invalid index") or 0
+    wait = None
+    if "wait" in request.query:
+        try:
+            wait = parse_duration(request.query["wait"])
+        except ValueError:
+            raise BadRequest("Invalid wait time") from None
+    stale, consistent = "stale" in request.query, "consistent" in request.query
+    if stale and consistent:
+        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
+    expr = request.query.get("filter")
+    return QueryOptions(
+        index=index,
+        wait=wait,
+        stale=stale,
+        consistent=consistent,
+        filter=compile_filter(expr) if expr else None,
+        pretty="pretty" in request.query,
+        dc=request.query.get("dc", ""),
+        token=request_token(request),
+    )
+
+
+async def blocking(
+    request: web.Request, opts: QueryOptions, deps: Deps, run: Callable[[], Versioned[T]]
+) -> Versioned[T]:
+    ctx = context(request)
+    if opts.consistent:
+        await ctx.registry.catch_up()
+    return await blocking_query(ctx.view.notifier, deps, opts.index, opts.wait, run)
+
+
+def filtered(items: Iterable[T], opts: QueryOptions) -> list[T]:
+    return [i for i in items if opts.filter(i)] if opts.filter else list(items)
+
+
+def read_reply(
+    request: web.Request, result: Versioned[Any], opts: QueryOptions, *, status: int = 200
+) -> Reply:
+    reply = Reply(result.value, status=status, index=result.index)
+    reply.headers["X-Consul-Effective-Consistency"] = (
+        "consistent" if opts.consistent else "stale" if opts.stale else "leader"
+    )
+    return reply
+
+
+# ---- turning replies and errors into responses -----------------------------------------------
+def _meta_headers(request: web.Request, reply: Reply) -> dict[str, str]:
+    ctx = context(request)
+    headers = {"X-Consul-Default-Acl-Policy": ctx.config.acl.default_policy}
+    if reply.index is not None:
+        headers["X-Consul-Index"] = str(max(reply.index, 1))
+        headers["X-Consul-Knownleader"] = "true"
+        headers["X-Consul-Lastcontact"] = "0"
+    headers.update(reply.headers)
+    return headers
+
+
+def encode_json(body: Any, pretty: bool) -> bytes:
+    if pretty:
+        return json.dumps(orjson.loads(orjson.dumps(body)), indent=4).encode() + b"\n"
+    return orjson.dumps(body)
+
+
+def to_response(request: web.Request, reply: Reply) -> web.Response:
+    headers = _meta_headers(request, reply)
+    if reply.raw is not None:
+        return web.Response(
+            status=reply.status, body=reply.raw, content_type=reply.content_type, headers=headers
+        )
+    body = encode_json(reply.body, "pretty" in request.query)
+    return web.Response(status=reply.status, body=body, content_type="application/json", headers=headers)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=message, content_type="text/plain", headers=headers)
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except MethodNotAllowed as exc:
+        return error_response(405, exc.message, {"Allow": ", ".join(exc.allowed)})
+    except ApiError as exc:
+        return error_response(exc.status, exc.message)
+    except web.HTTPNotFound:
+        return error_response(404, "404 page not found\n")
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = sorted(exc.allowed_methods)
+        return error_response(405, f"method {request.method} not allowed", {"Allow": ", ".join(allowed)})
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(413, f"Request body too large: {exc.text}")
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error serving %s %s", request.method, request.path)
+        return error_response(500, "Internal error")
+
+
+def _check_datacenter(request: web.Request) -> None:
+    dc = request.query.get("dc", "")
+    if dc and dc != context(request).config.datacenter:
+        raise ApiError("No path to datacenter")  # Consul answers 500 here
+
+
+def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def run(request: web.Request) -> web.StreamResponse:
+        _check_datacenter(request)
+        result = await handler(request)
+        return result if isinstance(result, web.StreamResponse) else to_response(request, result)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+async def read_body(request: web.Request, limit: int, what: str = "Request body") -> bytes:
+    size = request.content_length
+    if size is not None and size > limit:
+        raise_too_large(size, limit, what)
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise_too_large(len(body), limit, what)
+    return body
+
+
+def raise_too_large(size: int, limit: int, what: str) -> None:
+    raise PayloadTooLarge(
+        f"{what}({size} bytes) too large, max size: {limit} bytes. See "
+        "https://developer.hashicorp.com/consul/docs/agent/config/config-files#kv_max_value_size."
+    )

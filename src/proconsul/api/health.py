@@ -1,0 +1,122 @@
+"""/v1/health: checks and instances with their health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from proconsul.api import shapes
+from proconsul.api.catalog import node_meta_filter
+from proconsul.api.common import Reply, blocking, context, filtered, flag, query_options, read_reply
+from proconsul.errors import BadRequest
+from proconsul.state import queries
+from proconsul.state.view import CHECKS, SERVICES, Record, StateView, node_topic, service_topic
+from proconsul.state.watch import Deps, Versioned
+
+STATES = ("any", "passing", "warning", "critical")
+
+
+def _checks(view: StateView, recs: list[Record]) -> list[dict[str, Any]]:
+    return [shapes.check(r, view) for r in recs]
+
+
+async def node(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    name = request.match_info["node"]
+    topic = node_topic(name)
+    result = await blocking(
+        request,
+        opts,
+        Deps((topic,)),
+        lambda: Versioned(view.index_of(topic), _checks(view, queries.node_checks(view, name))),
+    )
+    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+
+
+async def checks(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    name = request.match_info["service"]
+    meta = node_meta_filter(request)
+    topic = service_topic(name)
+
+    def run() -> Versioned[list[dict[str, Any]]]:
+        recs = [
+            r
+            for r in queries.service_checks(view, name)
+            if not meta or queries.has_node_meta(view.nodes[r.data["Node"]], meta)
+        ]
+        return Versioned(view.index_of(topic), _checks(view, recs))
+
+    result = await blocking(request, opts, Deps((topic,)), run)
+    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+
+
+async def state(request: web.Request) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    wanted = request.match_info["state"]
+    if wanted not in STATES:
+        raise BadRequest("Invalid state")
+    meta = node_meta_filter(request)
+
+    def run() -> Versioned[list[dict[str, Any]]]:
+        recs = [
+            r
+            for r in queries.checks_in_state(view, wanted)
+            if not meta or queries.has_node_meta(view.nodes[r.data["Node"]], meta)
+        ]
+        return Versioned(view.index_of(CHECKS), _checks(view, recs))
+
+    result = await blocking(request, opts, Deps((CHECKS,)), run)
+    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+
+
+def service_entries(
+    found: list[tuple[Record, Record]],
+    view: StateView,
+    tags: list[str],
+    meta: list[tuple[str, str]],
+    passing: bool,
+) -> list[dict[str, Any]]:
+    out = []
+    for node_rec, svc in found:
+        if not queries.has_tags(svc, tags) or not queries.has_node_meta(node_rec, meta):
+            continue
+        recs = queries.instance_checks(view, node_rec.data["Node"], svc.data["ID"])
+        if passing and any(r.data.get("Status") != queries.PASSING for r in recs):
+            continue
+        out.append(
+            {"Node": shapes.node(node_rec), "Service": shapes.service(svc), "Checks": _checks(view, recs)}
+        )
+    return out
+
+
+async def _instances(request: web.Request, kind: str) -> Reply:
+    view, opts = context(request).view, query_options(request)
+    name = request.match_info["service"]
+    tags, meta, passing = request.query.getall("tag", []), node_meta_filter(request), flag(request, "passing")
+    # Proxies carry other names, so Connect views follow the whole service and check tables.
+    topics = (service_topic(name),) if kind == "service" else (SERVICES, CHECKS)
+    peered = bool(request.query.get("peer"))  # no peerings exist, so a peer name matches nothing
+
+    def run() -> Versioned[list[dict[str, Any]]]:
+        if peered or kind == "ingress":  # no ingress gateways without config entries
+            found: list[tuple[Record, Record]] = []
+        else:
+            found = (queries.instances if kind == "service" else queries.connect_instances)(view, name)
+        return Versioned(view.index_of(*topics), service_entries(found, view, tags, meta, passing))
+
+    result = await blocking(request, opts, Deps(topics), run)
+    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+
+
+async def service(request: web.Request) -> Reply:
+    return await _instances(request, "service")
+
+
+async def connect(request: web.Request) -> Reply:
+    return await _instances(request, "connect")
+
+
+async def ingress(request: web.Request) -> Reply:
+    return await _instances(request, "ingress")

@@ -1,0 +1,61 @@
+"""Where each kind of record lives in the backend's key space.
+
+    kv/<key>                     a KV entry (see kvcodec)
+    node/<node>                  a catalog node
+    svc/<node>/<service id>      a service instance
+    chk/<node>/<check id>        a health check
+Node names, service ids and check ids are escaped so that a "/" inside them cannot break the layout.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import quote, unquote
+
+KV = "kv/"
+NODE = "node/"
+SERVICE = "svc/"
+CHECK = "chk/"
+
+Kind = Literal["kv", "node", "svc", "chk", "other"]
+
+
+def _esc(part: str) -> str:
+    return quote(part, safe="")
+
+
+def kv_key(key: str) -> str:
+    return KV + key
+
+
+def node_key(node: str) -> str:
+    return NODE + _esc(node)
+
+
+def service_key(node: str, service_id: str) -> str:
+    return f"{SERVICE}{_esc(node)}/{_esc(service_id)}"
+
+
+def check_key(node: str, check_id: str) -> str:
+    return f"{CHECK}{_esc(node)}/{_esc(check_id)}"
+
+
+def node_services_prefix(node: str) -> str:
+    return f"{SERVICE}{_esc(node)}/"
+
+
+def node_checks_prefix(node: str) -> str:
+    return f"{CHECK}{_esc(node)}/"
+
+
+def split(key: str) -> tuple[Kind, tuple[str, ...]]:
+    """The record kind and its identifying parts (unescaped)."""
+    if key.startswith(KV):
+        return "kv", (key[len(KV) :],)
+    if key.startswith(NODE):
+        return "node", (unquote(key[len(NODE) :]),)
+    for prefix, kind in ((SERVICE, "svc"), (CHECK, "chk")):
+        if key.startswith(prefix):
+            node, _, ident = key[len(prefix) :].partition("/")
+            return kind, (unquote(node), unquote(ident))  # type: ignore[return-value]
+    return "other", (key,)
