@@ -9,9 +9,9 @@ from aiohttp import web
 
 from proconsul.api import decode, shapes
 from proconsul.api.common import Reply, blocking, context, filtered, query_options, read_body, read_reply
-from proconsul.errors import BadRequest
+from proconsul.errors import ApiError, BadRequest
 from proconsul.state import queries
-from proconsul.state.view import NODES, SERVICES, node_topic, service_topic
+from proconsul.state.view import NODES, SERVICES, Record, node_topic, service_topic
 from proconsul.state.watch import Deps, Versioned
 
 MAX_BODY = 1 << 20
@@ -96,6 +96,8 @@ def _registration_records(req: dict[str, Any], dc: str) -> tuple[dict[str, Any],
 async def register(request: web.Request) -> Reply:
     ctx = context(request)
     req = await _body(request, decode.CATALOG_REGISTER)
+    if req.get("Datacenter") and req["Datacenter"] != ctx.config.datacenter:
+        raise ApiError("No path to datacenter")
     node_rec, services, checks = _registration_records(req, ctx.config.datacenter)
     existing = ctx.view.nodes.get(node_rec["Node"])
     if req.get("SkipNodeUpdate") and existing is not None:
@@ -148,22 +150,18 @@ async def services(request: web.Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     meta = node_meta_filter(request)
 
-    def run() -> Versioned[dict[str, list[str]]]:
-        if not meta:
-            return Versioned(view.index_of(SERVICES), queries.service_tags(view))
-        wanted = {n for n, rec in view.nodes.items() if queries.has_node_meta(rec, meta)}
-        tags = {
-            name: t
-            for name, t in queries.service_tags(view).items()
-            if any(node in wanted for node, _ in view.by_name.get(name, ()))
-        }
-        return Versioned(view.index_of(SERVICES, NODES), tags)
+    def keep(node_rec: Record, svc: Record) -> bool:
+        if not queries.has_node_meta(node_rec, meta):
+            return False
+        return opts.filter is None or opts.filter(shapes.catalog_service(node_rec, svc))
 
-    result = await blocking(request, opts, Deps((SERVICES, NODES) if meta else (SERVICES,)), run)
-    value = result.value
-    if opts.filter:
-        value = {k: v for k, v in value.items() if opts.filter({"ServiceName": k, "ServiceTags": v})}
-    return read_reply(request, Versioned(result.index, value), opts)
+    def run() -> Versioned[dict[str, list[str]]]:
+        if not meta and opts.filter is None:
+            return Versioned(view.index_of(SERVICES), queries.service_tags(view))
+        return Versioned(view.index_of(SERVICES, NODES), queries.service_tags(view, keep))
+
+    result = await blocking(request, opts, Deps((SERVICES, NODES)), run)
+    return read_reply(request, result, opts)
 
 
 async def _service_nodes(request: web.Request, connect: bool) -> Reply:
@@ -225,4 +223,11 @@ async def node_services(request: web.Request) -> Reply:
         return Versioned(view.index_of(node_topic(name)), {"Node": shapes.node(rec), "Services": svcs})
 
     result = await blocking(request, opts, Deps((node_topic(name),)), run)
+    return read_reply(request, result, opts)
+
+
+async def gateway_services(request: web.Request) -> Reply:
+    """Services linked to a gateway; without config entries no gateway has any."""
+    view, opts = context(request).view, query_options(request)
+    result = await blocking(request, opts, Deps((SERVICES,)), lambda: Versioned(view.index_of(SERVICES), []))
     return read_reply(request, result, opts)

@@ -218,10 +218,16 @@ async def read_body(request: web.Request, limit: int, what: str = "Request body"
     size = request.content_length
     if size is not None and size > limit:
         raise_too_large(size, limit, what)
-    body = await request.content.read(limit + 1)
+    # StreamReader.read(n) returns what has arrived so far, not n bytes: read until EOF or the limit.
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = await request.content.read(limit + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
     if len(body) > limit:
         raise_too_large(len(body), limit, what)
-    return body
+    return bytes(body)
 
 
 def raise_too_large(size: int, limit: int, what: str) -> None:

@@ -52,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     Route(GET, "/v1/catalog/services", catalog.services),
     Route(GET, "/v1/catalog/service/{service}", catalog.service),
     Route(GET, "/v1/catalog/connect/{service}", catalog.connect),
+    Route(GET, "/v1/catalog/gateway-services/{gateway}", catalog.gateway_services),
     Route(GET, "/v1/catalog/node/{node}", catalog.node),
     Route(GET, "/v1/catalog/node-services/{node}", catalog.node_services),
     # health
