@@ -229,5 +229,7 @@ async def node_services(request: web.Request) -> Reply:
 async def gateway_services(request: web.Request) -> Reply:
     """Services linked to a gateway; without config entries no gateway has any."""
     view, opts = context(request).view, query_options(request)
-    result = await blocking(request, opts, Deps((SERVICES,)), lambda: Versioned(view.index_of(SERVICES), []))
-    return read_reply(request, result, opts)
+    def run() -> Versioned[list[dict[str, Any]]]:
+        return Versioned(view.index_of(SERVICES), [])
+
+    return read_reply(request, await blocking(request, opts, Deps((SERVICES,)), run), opts)
