@@ -1,0 +1,1 @@
+"""`proconsul <command>`: the command line, one module per command group; see main.py."""
