@@ -62,6 +62,11 @@ class AgentProcess:
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
         self.log: list[str] = []
+        self._drain: threading.Thread | None = None
+
+    @property
+    def http_addr(self) -> str:
+        return f"127.0.0.1:{self.http_port}"
 
     @property
     def url(self) -> str:
@@ -70,16 +75,30 @@ class AgentProcess:
     def start(self) -> AgentProcess:
         defaults = {"data-dir": str(self.data_dir), "bind": "127.0.0.1", "node": "proc1"}
         given = {a.lstrip("-").partition("=")[0] for a in self.args if a.startswith("-")}
-        cmd = [sys.executable, "-m", "proconsul", "agent", *self.args, f"-http-port={self.http_port}",
-               "-dns-port=-1", *(f"-{k}={v}" for k, v in defaults.items() if k not in given)]
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cmd = [
+            sys.executable,
+            "-m",
+            "proconsul",
+            "agent",
+            *self.args,
+            f"-http-port={self.http_port}",
+            "-dns-port=-1",
+            *(f"-{k}={v}" for k, v in defaults.items() if k not in given),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         assert self.proc.stderr is not None
         for line in self.proc.stderr:  # the startup log line is the readiness event
             self.log.append(line)
             if "agent started" in line:
                 # keep draining, so a chatty agent never blocks on a full pipe
-                threading.Thread(target=self.log.extend, args=(self.proc.stderr,), daemon=True).start()
+                self._drain = threading.Thread(target=self.log.extend, args=(self.proc.stderr,), daemon=True)
+                self._drain.start()
                 return self
         raise RuntimeError("agent exited before starting:\n" + "".join(self.log))
 
@@ -87,12 +106,22 @@ class AgentProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._close_log()
 
     def stop(self) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.terminate()
-        return self.proc.wait(timeout=20)
+        code = self.proc.wait(timeout=20)
+        self._close_log()
+        return code
+
+    def _close_log(self) -> None:
+        if self._drain is not None:
+            self._drain.join(timeout=20)
+            self._drain = None
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 @pytest.fixture

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.conftest import AgentProcess
 
 from .conftest import Result, run_cli
 
@@ -23,67 +22,16 @@ ENTRY = [sys.executable, "-c", "from proconsul.cli.main import run; run()"]
 @dataclass
 class Agent:
     http_addr: str
-    proc: subprocess.Popen[bytes]
-    log: list[str] = field(default_factory=list)
-    drain: threading.Thread | None = None
 
     def cli(self, *argv: str, stdin: bytes = b"") -> Result:
         return run_cli(*argv, stdin=stdin, environ={"CONSUL_HTTP_ADDR": self.http_addr})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _start_agent(data_dir: Path) -> Agent:
-    """Start an agent and return once its HTTP port accepts connections.
-
-    Each line the agent logs is the event that prompts a new look at the port; the agent
-    logs once it is serving, so no polling interval is needed."""
-    pytest.importorskip("proconsul.agent.runner")
-    http, dns = _free_port(), _free_port()
-    argv = ["agent", "-dev", f"-http-port={http}", f"-dns-port={dns}", f"-data-dir={data_dir}", "-node=itest"]
-    proc = subprocess.Popen([*ENTRY, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    agent = Agent(f"127.0.0.1:{http}", proc)
-    assert proc.stderr is not None
-    for raw in iter(proc.stderr.readline, b""):
-        agent.log.append(raw.decode(errors="replace"))
-        if _accepts(http):
-            break
-    else:
-        proc.wait()
-        proc.stderr.close()
-        pytest.fail(f"agent exited with {proc.returncode}:\n{''.join(agent.log)}")
-    # Keep draining the log so the agent never blocks on a full pipe.
-    agent.drain = threading.Thread(
-        target=lambda: agent.log.extend(line.decode() for line in proc.stderr or ())
-    )
-    agent.drain.start()
-    return agent
-
-
-def _stop(agent: Agent) -> None:
-    if agent.proc.poll() is None:
-        agent.proc.terminate()
-    agent.proc.wait(timeout=30)
-    if agent.drain is not None:
-        agent.drain.join(timeout=30)
-    if agent.proc.stderr is not None:
-        agent.proc.stderr.close()
-
-
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
-    started = _start_agent(tmp_path_factory.mktemp("agent"))
-    yield started
-    _stop(started)
+    proc = AgentProcess(["-dev", "-node=itest"], tmp_path_factory.mktemp("agent")).start()
+    yield Agent(proc.http_addr)
+    proc.stop()
 
 
 def test_members(agent: Agent) -> None:
@@ -213,10 +161,10 @@ def test_console_script_and_http_addr_flag(agent: Agent) -> None:
 
 
 def test_leave_shuts_the_agent_down(tmp_path: Path) -> None:
-    leaving = _start_agent(tmp_path)
+    leaving = AgentProcess(["-dev", "-node=leaving"], tmp_path).start()
     try:
-        result = leaving.cli("leave")
+        result = Agent(leaving.http_addr).cli("leave")
         assert (result.code, result.out) == (0, "Graceful leave complete\n"), result.err
-        assert leaving.proc.wait(timeout=30) == 0
+        assert leaving.stop() == 0
     finally:
-        _stop(leaving)
+        leaving.kill()
