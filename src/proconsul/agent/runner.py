@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import signal
 import socket
 import tempfile
@@ -21,7 +23,7 @@ from proconsul.agent.definitions import check_from_body, service_from_body
 from proconsul.agent.local import LocalAgent
 from proconsul.api import decode
 from proconsul.api.server import build_app
-from proconsul.errors import ProconsulError
+from proconsul.errors import ConfigError, ProconsulError
 from proconsul.state.view import StateView
 from proconsul.state.writer import Registry
 from proconsul.store import Backend
@@ -38,10 +40,17 @@ def run_agent(config: AgentConfig) -> int:
     logs.setup(config.log_level, config.log_json)
     try:
         import uvloop
-
-        return uvloop.run(_main(config))
     except ImportError:
-        return asyncio.run(_main(config))
+        return _run(asyncio.run, config)
+    return _run(uvloop.run, config)
+
+
+def _run(runner: Any, config: AgentConfig) -> int:
+    try:
+        return int(runner(_main(config)))
+    except ProconsulError as exc:
+        log.error("agent failed to start: %s", exc)
+        return 1
     except KeyboardInterrupt:
         return 0
 
@@ -53,6 +62,17 @@ def _data_dir(config: AgentConfig) -> Path:
         path = Path(tempfile.mkdtemp(prefix="proconsul-dev-"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _lock_data_dir(data_dir: Path) -> int:
+    """Hold an exclusive lock on the data dir for the life of the process: two agents never share one."""
+    fd = os.open(data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(f"data dir {data_dir} is in use by another proconsul agent") from None
+    return fd
 
 
 def _node_id(config: AgentConfig, data_dir: Path) -> str:
@@ -158,6 +178,7 @@ async def _serve(ctx: AgentContext) -> web.AppRunner:
 async def running_agent(config: AgentConfig, backend: Backend | None = None) -> AsyncIterator[AgentContext]:
     """The agent without its listeners: store, view, local state and background sync, torn down on exit."""
     data_dir = _data_dir(config)
+    lock_fd = _lock_data_dir(data_dir)
     if backend is None:
         backend = await open_sqlite(data_dir / "store.db", durable=not config.dev)
     try:
@@ -187,6 +208,7 @@ async def running_agent(config: AgentConfig, backend: Backend | None = None) -> 
                 local.close()
     finally:
         await backend.close()
+        os.close(lock_fd)
 
 
 async def _main(config: AgentConfig) -> int:

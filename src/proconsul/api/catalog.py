@@ -215,10 +215,10 @@ async def node_services(request: web.Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.match_info["node"]
 
-    def run() -> Versioned[dict[str, Any] | None]:
+    def run() -> Versioned[dict[str, Any]]:
         rec = view.nodes.get(name)
-        if rec is None:
-            return Versioned(view.index_of(node_topic(name)), None)
+        if rec is None:  # Consul answers its empty NodeServiceList struct here, not null
+            return Versioned(view.index_of(node_topic(name)), {"Node": None, "Services": None})
         svcs = filtered((shapes.service(s) for s in queries.node_services(view, name)), opts)
         return Versioned(view.index_of(node_topic(name)), {"Node": shapes.node(rec), "Services": svcs})
 

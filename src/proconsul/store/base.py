@@ -104,9 +104,10 @@ class TxnResult:
 
 def prefix_end(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix` ("" means no end)."""
-    if not prefix:
+    stripped = prefix.rstrip(chr(0x10FFFF))  # the last code point has no successor: carry left
+    if not stripped:
         return ""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return stripped[:-1] + chr(ord(stripped[-1]) + 1)
 
 
 class Backend(Protocol):
