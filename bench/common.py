@@ -1,0 +1,429 @@
+"""Shared pieces of the side-by-side benchmarks: ports, child processes, readiness, wrk, reports.
+
+Everything talks to 127.0.0.1 only. Every child process is started here, remembered by its
+PID and stopped in `finally` blocks and again at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+THREADS = 2
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+
+# ---------------------------------------------------------------- command line
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--duration", default="10s", help="wrk duration per measurement (default 10s)")
+    p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    p.add_argument(
+        "--proconsul", default=shutil.which("proconsul") or "proconsul", help="proconsul executable"
+    )
+    p.add_argument("--quick", action="store_true", help="2 s per measurement (smoke run)")
+    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
+    return p
+
+
+def duration_of(args: argparse.Namespace) -> str:
+    return "2s" if args.quick else str(args.duration)
+
+
+# ---------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    """A loopback port that is free for both TCP and UDP at the time of asking."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind((HOST, 0))
+            port = int(t.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind((HOST, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free loopback port found")
+
+
+class Proc:
+    """One child process, logging to a file; stopped by PID only."""
+
+    _live: list[Proc] = []
+
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, cwd: Path | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd
+        )
+        Proc._live.append(self)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def rss_mb(self) -> float:
+        """Resident set size now, in MiB (0 if the process is gone)."""
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout)
+        self._log.close()
+        if self in Proc._live:
+            Proc._live.remove(self)
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for proc in list(cls._live):
+            with contextlib.suppress(Exception):
+                proc.stop()
+
+
+atexit.register(Proc.stop_all)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _sigterm)
+
+
+@contextlib.contextmanager
+def workdir(prefix: str) -> Iterator[Path]:
+    """A temporary directory, on the same disk as /tmp, removed after the children stop."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        Proc.stop_all()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- HTTP helpers
+
+
+def http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def expect_ok(method: str, url: str, body: bytes | None = None) -> bytes:
+    status, data = http(method, url, body)
+    if status != 200:
+        raise RuntimeError(f"{method} {url} -> {status}: {data[:500]!r} (request body {body!r})")
+    return data
+
+
+def wait_ready(proc: Proc, check: Callable[[], bool], tries: int = 100, interval: float = 0.2) -> None:
+    """Poll `check` a bounded number of times; fail early if the process has exited."""
+    last: Exception | None = None
+    for _ in range(tries):
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_tail()}")
+        try:
+            if check():
+                return
+        except (OSError, ValueError) as e:
+            last = e
+        time.sleep(interval)
+    raise RuntimeError(f"{proc.name} not ready after {tries} tries (last error: {last}):\n{proc.log_tail()}")
+
+
+def wire_size(port: int, path: str) -> int:
+    """Bytes of one complete HTTP/1.1 response (status line, headers and body) on the wire."""
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode())
+        total = 0
+        while chunk := s.recv(65536):
+            total += len(chunk)
+    return total
+
+
+# ---------------------------------------------------------------- proconsul
+
+
+def start_proconsul(exe: str, root: Path) -> tuple[Proc, str]:
+    """A durable single-server proconsul (not -dev): its state is written to `root`/data."""
+    data = root / "proconsul-data"
+    data.mkdir()
+    http_port, dns_port = free_port(), free_port()
+    argv = [
+        exe, "agent", "-server", "-bootstrap", f"-data-dir={data}", f"-bind={HOST}", f"-client={HOST}",
+        f"-http-port={http_port}", f"-dns-port={dns_port}", "-node=bench",
+    ]  # fmt: skip
+    proc = Proc("proconsul", argv, root / "proconsul.log")
+    base = f"http://{HOST}:{http_port}"
+
+    def ready() -> bool:
+        status, body = http("GET", f"{base}/v1/status/leader", timeout=2)
+        return status == 200 and bool(json.loads(body))
+
+    wait_ready(proc, ready, tries=150)
+    return proc, base
+
+
+# ---------------------------------------------------------------- wrk
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    requests: int
+    avg_ms: float
+    p50_ms: float
+    p99_ms: float
+    bad_status: int
+    socket_errors: int
+    command: str
+    output: str
+
+    @property
+    def errors(self) -> int:
+        return self.bad_status + self.socket_errors
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if not m:
+        raise ValueError(f"unrecognised wrk latency {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(output: str, command: str = "") -> WrkResult:
+    def find(pattern: str) -> re.Match[str]:
+        m = re.search(pattern, output, re.MULTILINE)
+        if not m:
+            raise ValueError(f"wrk output lacks {pattern!r}:\n{output}")
+        return m
+
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkResult(
+        rps=float(find(r"^Requests/sec:\s+([\d.]+)").group(1)),
+        requests=int(find(r"^\s+(\d+) requests in ").group(1)),
+        avg_ms=_ms(find(r"^\s+Latency\s+(\S+)").group(1)),
+        p50_ms=_ms(find(r"^\s+50%\s+(\S+)").group(1)),
+        p99_ms=_ms(find(r"^\s+99%\s+(\S+)").group(1)),
+        bad_status=int(bad.group(1)) if bad else 0,
+        socket_errors=sum(int(x) for x in sock.groups()) if sock else 0,
+        command=command,
+        output=output,
+    )
+
+
+def run_wrk(url: str, duration: str, connections: int, script: Path | None = None) -> WrkResult:
+    argv = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}", "--latency", "--timeout", "10s"]
+    if script is not None:
+        argv += ["-s", str(script)]
+    argv.append(url)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=_seconds(duration) + 60, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({out.returncode}): {out.stderr}")
+    shown = " ".join(Path(a).name if script is not None and a == str(script) else a for a in argv)
+    return parse_wrk(out.stdout, shown)
+
+
+def _seconds(duration: str) -> float:
+    m = re.fullmatch(r"(\d+)([smh]?)", duration)
+    if not m:
+        raise ValueError(f"duration like 10s expected, got {duration!r}")
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def lua_string(s: str) -> str:
+    """A Lua string literal for `s`."""
+    return json.dumps(s)
+
+
+def write_script(root: Path, name: str, text: str) -> Path | None:
+    """Write a wrk Lua script; an empty script means plain GETs, so none is written."""
+    if not text:
+        return None
+    path = root / name
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def fmt_rps(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def fmt_ms(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def fmt_ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}" if b else "n/a"
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = (str(c) for c in cells)
+        return "  ".join(
+            [first.ljust(widths[0])] + [c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)]
+        )
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """A Markdown table whose first `left` columns are left-aligned and the rest right-aligned."""
+    align = ["---"] * left + ["---:"] * (len(headers) - left)
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def tool_version(argv: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unknown ({e})"
+    text = (out.stdout + out.stderr).strip()
+    first = text.splitlines()[0].strip() if text else "unknown"
+    # "etcd Version: 3.4.23", "nginx version: nginx/1.22.1": keep what follows the label
+    return re.sub(r"^\S+ version:\s*", "", first, flags=re.IGNORECASE)
+
+
+def _cpu_times() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+
+def cpu_busy(seconds: float = 1.0) -> float:
+    """Percent of all CPUs busy over `seconds`: what other work is taking before a run starts."""
+    total0, idle0 = _cpu_times()
+    time.sleep(seconds)
+    total1, idle1 = _cpu_times()
+    return 100.0 * (1 - (idle1 - idle0) / max(1, total1 - total0))
+
+
+def busy_note(busy: float) -> str:
+    note = f"CPU busy before the run (other processes): {busy:.0f}%"
+    if busy > 15:
+        note += " - WARNING: the machine was not idle, numbers are unreliable; rerun when it is"
+    return note
+
+
+def _fs_type(path: Path) -> str:
+    best, kind = "", "unknown"
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mnt = parts[1]
+            if str(path).startswith(mnt) and len(mnt) > len(best):
+                best, kind = mnt, parts[2]
+    return f"{kind} ({best})"
+
+
+def machine_lines(data_root: Path) -> list[str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return [
+        f"nproc: {os.cpu_count()}",
+        f"CPU: {cpu}",
+        f"kernel: {platform.release()}",
+        f"data directories on: {_fs_type(data_root)}",
+        f"Python: {platform.python_version()}",
+    ]
+
+
+def generator_note(duration: str, connections: int) -> str:
+    return (
+        f"Load generator: wrk -t{THREADS} -c{connections} -d{duration} --latency, the same generator and "
+        f"settings for both systems. wrk runs on the same {os.cpu_count()}-core machine as the servers and "
+        "competes with them for CPU, so absolute numbers are lower than on a separate client; the ratio "
+        "is the figure to compare."
+    )
+
+
+def write_markdown(name: str, title: str, sections: Sequence[tuple[str, str]]) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / name
+    parts = [f"# {title}", ""]
+    for heading, body in sections:
+        parts += [f"## {heading}", "", body.rstrip(), ""]
+    path.write_text("\n".join(parts))
+    return path
+
+
+def header_section(
+    data_root: Path, versions: dict[str, str], duration: str, connections: int, busy: float
+) -> str:
+    lines = [f"- Date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}"]
+    lines += [f"- {x}" for x in machine_lines(data_root)]
+    lines.append(f"- {busy_note(busy)}")
+    lines += [f"- {k} version: {v}" for k, v in versions.items()]
+    lines.append(f"- Command: `python {' '.join(sys.argv)}`")
+    lines.append(f"- {generator_note(duration, connections)}")
+    return "\n".join(lines)
