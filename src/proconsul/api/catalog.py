@@ -8,7 +8,16 @@ from typing import Any
 from aiohttp import web
 
 from proconsul.api import decode, shapes
-from proconsul.api.common import Reply, blocking, context, filtered, query_options, read_body, read_reply
+from proconsul.api.common import (
+    Reply,
+    blocking,
+    cached_read,
+    context,
+    filtered,
+    query_options,
+    read_body,
+    read_reply,
+)
 from proconsul.errors import ApiError, BadRequest
 from proconsul.state import queries
 from proconsul.state.view import NODES, SERVICES, Record, node_topic, service_topic
@@ -173,17 +182,15 @@ async def _service_nodes(request: web.Request, connect: bool) -> Reply:
     pick = queries.connect_instances if connect else queries.instances
     peered = bool(request.query.get("peer"))  # no peerings exist, so a peer name matches nothing
 
-    def run() -> Versioned[list[dict[str, Any]]]:
+    def build() -> list[dict[str, Any]]:
         found = [] if peered else pick(view, name)
-        out = [
+        return [
             shapes.catalog_service(n, s)
             for n, s in found
             if queries.has_tags(s, tags) and queries.has_node_meta(n, meta)
         ]
-        return Versioned(view.index_of(topic), out)
 
-    result = await blocking(request, opts, Deps((topic,)), run)
-    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+    return await cached_read(request, opts, Deps((topic,)), lambda: view.index_of(topic), build)
 
 
 async def service(request: web.Request) -> Reply:
@@ -229,6 +236,7 @@ async def node_services(request: web.Request) -> Reply:
 async def gateway_services(request: web.Request) -> Reply:
     """Services linked to a gateway; without config entries no gateway has any."""
     view, opts = context(request).view, query_options(request)
+
     def run() -> Versioned[list[dict[str, Any]]]:
         return Versioned(view.index_of(SERVICES), [])
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 from aiohttp import web
 
+from proconsul.api.cache import ResponseCache
 from proconsul.durations import parse_duration
 from proconsul.errors import ApiError, BadRequest, MethodNotAllowed, PayloadTooLarge
 from proconsul.filter import compile_filter
@@ -24,6 +25,7 @@ log = logging.getLogger("proconsul.http")
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable["Reply | web.StreamResponse"]]
 CONTEXT: web.AppKey[AgentContext] = web.AppKey("proconsul_context")
+RESPONSE_CACHE: web.AppKey[ResponseCache] = web.AppKey("proconsul_response_cache")
 TRUE_VALUES = {"1", "t", "T", "TRUE", "true", "True"}
 FALSE_VALUES = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -139,6 +141,25 @@ def read_reply(
     reply.headers["X-Consul-Effective-Consistency"] = (
         "consistent" if opts.consistent else "stale" if opts.stale else "leader"
     )
+    return reply
+
+
+async def cached_read(
+    request: web.Request, opts: QueryOptions, deps: Deps, index: Callable[[], int], build: Callable[[], Any]
+) -> Reply:
+    """A blocking read whose JSON body is built only when `index` has moved since it was last built.
+
+    `index` must cover everything `build` shows; `build` runs right after the wait, with no await
+    between them, so body and index describe the same state."""
+    result = await blocking(request, opts, deps, lambda: Versioned(index(), None))
+    cache = request.app[RESPONSE_CACHE]
+    key = cache.key(request, opts.token)
+    body = cache.get(key, result.index)
+    if body is None:
+        body = encode_json(filtered(build(), opts), opts.pretty)
+        cache.put(key, result.index, body)
+    reply = read_reply(request, result, opts)
+    reply.raw, reply.content_type = body, "application/json"
     return reply
 
 

@@ -8,7 +8,16 @@ from aiohttp import web
 
 from proconsul.api import shapes
 from proconsul.api.catalog import node_meta_filter
-from proconsul.api.common import Reply, blocking, context, filtered, flag, query_options, read_reply
+from proconsul.api.common import (
+    Reply,
+    blocking,
+    cached_read,
+    context,
+    filtered,
+    flag,
+    query_options,
+    read_reply,
+)
 from proconsul.errors import BadRequest
 from proconsul.state import queries
 from proconsul.state.view import CHECKS, SERVICES, Record, StateView, node_topic, service_topic
@@ -99,15 +108,14 @@ async def _instances(request: web.Request, kind: str) -> Reply:
     topics = (service_topic(name),) if kind == "service" else (SERVICES, CHECKS)
     peered = bool(request.query.get("peer"))  # no peerings exist, so a peer name matches nothing
 
-    def run() -> Versioned[list[dict[str, Any]]]:
+    def build() -> list[dict[str, Any]]:
         if peered or kind == "ingress":  # no ingress gateways without config entries
             found: list[tuple[Record, Record]] = []
         else:
             found = (queries.instances if kind == "service" else queries.connect_instances)(view, name)
-        return Versioned(view.index_of(*topics), service_entries(found, view, tags, meta, passing))
+        return service_entries(found, view, tags, meta, passing)
 
-    result = await blocking(request, opts, Deps(topics), run)
-    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+    return await cached_read(request, opts, Deps(topics), lambda: view.index_of(*topics), build)
 
 
 async def service(request: web.Request) -> Reply:
