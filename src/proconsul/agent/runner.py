@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -13,7 +14,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -23,14 +24,12 @@ from proconsul.agent.definitions import check_from_body, service_from_body
 from proconsul.agent.local import LocalAgent
 from proconsul.api import decode
 from proconsul.api.server import build_app
+from proconsul.config import AgentConfig, load_agent_config
 from proconsul.errors import ConfigError, ProconsulError
 from proconsul.state.view import StateView
 from proconsul.state.writer import Registry
 from proconsul.store import Backend
 from proconsul.store.sqlite import open_sqlite
-
-if TYPE_CHECKING:
-    from proconsul.config import AgentConfig
 
 log = logging.getLogger("proconsul.agent")
 AE_INTERVAL = 60.0
@@ -149,12 +148,41 @@ async def _feed(backend: Backend, view: StateView, from_revision: int) -> None:
         view.apply(events)
 
 
-async def _register_config_definitions(config: AgentConfig, local: LocalAgent) -> None:
+async def _register_config_definitions(config: AgentConfig, local: LocalAgent) -> tuple[set[str], set[str]]:
+    """Register the services and checks the config files define; returns their ids."""
+    service_ids, check_ids = set(), set()
     for raw in config.services:
         svc, checks = service_from_body(decode.decode(raw, decode.SERVICE))
         await local.add_service(svc, checks)
+        service_ids.add(svc["ID"])
     for raw in config.checks:
-        await local.add_check(check_from_body(decode.decode(raw, decode.CHECK)))
+        chk = check_from_body(decode.decode(raw, decode.CHECK))
+        await local.add_check(chk)
+        check_ids.add(chk.check_id)
+    return service_ids, check_ids
+
+
+async def _reload_on_request(ctx: AgentContext, from_config: tuple[set[str], set[str]]) -> None:
+    """PUT /v1/agent/reload or SIGHUP: re-read flags and config files; apply services, checks, log level."""
+    while True:
+        await ctx.reload_requested.wait()
+        ctx.reload_requested.clear()
+        try:
+            fresh = load_agent_config(list(ctx.config.argv), os.environ)
+            now = await _register_config_definitions(fresh, ctx.local)
+        except ProconsulError as exc:
+            log.error("reload failed; keeping the running configuration", extra={"error": str(exc)})
+            continue
+        for sid in from_config[0] - now[0]:
+            await ctx.local.remove_service(sid)
+        for cid in from_config[1] - now[1]:
+            await ctx.local.remove_check(cid)
+        from_config = now
+        ctx.config = dataclasses.replace(
+            ctx.config, services=fresh.services, checks=fresh.checks, log_level=fresh.log_level
+        )
+        logs.setup(fresh.log_level, ctx.config.log_json)
+        log.info("configuration reloaded", extra={"services": len(now[0]), "checks": len(now[1])})
 
 
 async def _anti_entropy(local: LocalAgent) -> None:
@@ -192,7 +220,7 @@ async def running_agent(config: AgentConfig, backend: Backend | None = None) -> 
         async with asyncio.TaskGroup() as tg:
             feeder = tg.create_task(_feed(backend, view, revision + 1))
             local.load()
-            await _register_config_definitions(config, local)
+            from_config = await _register_config_definitions(config, local)
             await local.sync_full()
             await registry.ensure(
                 None,
@@ -200,9 +228,11 @@ async def running_agent(config: AgentConfig, backend: Backend | None = None) -> 
                 [(config.node_name, {"Node": config.node_name, **SERF_HEALTH})],
             )
             ae = tg.create_task(_anti_entropy(local))
+            reloader = tg.create_task(_reload_on_request(ctx, from_config))
             try:
                 yield ctx
             finally:
+                reloader.cancel()
                 ae.cancel()
                 feeder.cancel()
                 local.close()
@@ -221,6 +251,7 @@ async def _main(config: AgentConfig) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, ctx.shutdown.set)
+        loop.add_signal_handler(signal.SIGHUP, ctx.reload_requested.set)
         runner = await _serve(ctx)
         log.info(
             "agent started",

@@ -34,9 +34,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     handler = _QueueHandler(LEVELS[level_name], "logjson" in request.query)
     logger = logging.getLogger("proconsul")
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-    await response.prepare(request)
-    logger.addHandler(handler)
+    logger.addHandler(handler)  # before the headers go out: a client that has them misses no line
     try:
+        await response.prepare(request)
         while True:
             await response.write((await handler.queue.get()).encode())
     except (ConnectionResetError, asyncio.CancelledError):
