@@ -27,6 +27,8 @@ class AgentContext:
     advertise_addr: str
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
     reload_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    # set after each reload attempt, whether it applied or was refused
+    reload_finished: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.time)
 
     @property

@@ -230,32 +230,18 @@ class LocalAgent:
 
     # ---- maintenance --------------------------------------------------------------------------------
     async def node_maintenance(self, enable: bool, reason: str) -> None:
-        if enable:
-            chk = CheckDef(
-                NODE_MAINT,
-                "Node Maintenance Mode",
-                "",
-                {},
-                "critical",
-                notes=reason or DEFAULT_NODE_REASON,
-                extra={"Type": "maintenance"},
-            )
-            await self.add_check(chk)
-        else:
-            await self.remove_check(NODE_MAINT)
+        await self._maintenance(
+            NODE_MAINT, "Node Maintenance Mode", "", enable, reason or DEFAULT_NODE_REASON
+        )
 
     async def service_maintenance(self, sid: str, enable: bool, reason: str) -> None:
-        cid = SERVICE_MAINT + sid
-        if enable:
-            chk = CheckDef(
-                cid,
-                "Service Maintenance Mode",
-                sid,
-                {},
-                "critical",
-                notes=reason or DEFAULT_SERVICE_REASON,
-                extra={"Type": "maintenance"},
-            )
-            await self.add_check(chk)
-        else:
+        name, notes = "Service Maintenance Mode", reason or DEFAULT_SERVICE_REASON
+        await self._maintenance(SERVICE_MAINT + sid, name, sid, enable, notes)
+
+    async def _maintenance(self, cid: str, name: str, sid: str, enable: bool, notes: str) -> None:
+        """Maintenance is a critical check with a reserved id, present while maintenance is on."""
+        if not enable:
             await self.remove_check(cid)
+            return
+        chk = CheckDef(cid, name, sid, {}, "critical", notes=notes, extra={"Type": "maintenance"})
+        await self.add_check(chk)

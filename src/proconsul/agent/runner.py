@@ -167,11 +167,13 @@ async def _reload_on_request(ctx: AgentContext, from_config: tuple[set[str], set
     while True:
         await ctx.reload_requested.wait()
         ctx.reload_requested.clear()
+        ctx.reload_finished.clear()
         try:
             fresh = load_agent_config(list(ctx.config.argv), os.environ)
             now = await _register_config_definitions(fresh, ctx.local)
         except ProconsulError as exc:
             log.error("reload failed; keeping the running configuration", extra={"error": str(exc)})
+            ctx.reload_finished.set()
             continue
         for sid in from_config[0] - now[0]:
             await ctx.local.remove_service(sid)
@@ -183,6 +185,7 @@ async def _reload_on_request(ctx: AgentContext, from_config: tuple[set[str], set
         )
         logs.setup(fresh.log_level, ctx.config.log_json)
         log.info("configuration reloaded", extra={"services": len(now[0]), "checks": len(now[1])})
+        ctx.reload_finished.set()
 
 
 async def _anti_entropy(local: LocalAgent) -> None:

@@ -7,12 +7,13 @@ entries for this node that the agent does not know, except checks the servers ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from proconsul.state import keys
+from proconsul.state.view import Record
 from proconsul.store import Delete, Op, Put
 
 if TYPE_CHECKING:
@@ -24,6 +25,22 @@ SERVER_OWNED_SERVICES = frozenset({"consul"})
 
 def _put(key: str, data: dict[str, Any]) -> Put:
     return Put(key, orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+
+
+def _diff(
+    ops: list[Op],
+    ids: Iterable[str],
+    want: Callable[[str], dict[str, Any] | None],
+    have: Mapping[str, Record],
+    key: Callable[[str], str],
+) -> None:
+    for ident in set(ids):
+        wanted, current = want(ident), have.get(ident)
+        if wanted is None:
+            if current is not None:
+                ops.append(Delete(key(ident)))
+        elif current is None or current.data != wanted:
+            ops.append(_put(key(ident), wanted))
 
 
 def plan(
@@ -43,25 +60,9 @@ def plan(
         if have is None or have.data != want:
             ops.append(_put(keys.node_key(name), want))
     remote_svcs = view.services.get(name, {})
-    sids = (
-        (set(local.services) | set(remote_svcs)) - SERVER_OWNED_SERVICES if full else set(service_ids or ())
-    )
-    for sid in sids:
-        want_svc = local.service_record(sid)
-        have_svc = remote_svcs.get(sid)
-        if want_svc is None:
-            if have_svc is not None:
-                ops.append(Delete(keys.service_key(name, sid)))
-        elif have_svc is None or have_svc.data != want_svc:
-            ops.append(_put(keys.service_key(name, sid), want_svc))
+    sids = (set(local.services) | set(remote_svcs)) - SERVER_OWNED_SERVICES if full else service_ids
+    _diff(ops, sids or (), local.service_record, remote_svcs, lambda sid: keys.service_key(name, sid))
     remote_chks = view.checks.get(name, {})
-    cids = (set(local.checks) | set(remote_chks)) - SERVER_OWNED_CHECKS if full else set(check_ids or ())
-    for cid in cids:
-        want_chk = local.check_record(cid)
-        have_chk = remote_chks.get(cid)
-        if want_chk is None:
-            if have_chk is not None:
-                ops.append(Delete(keys.check_key(name, cid)))
-        elif have_chk is None or have_chk.data != want_chk:
-            ops.append(_put(keys.check_key(name, cid), want_chk))
+    cids = (set(local.checks) | set(remote_chks)) - SERVER_OWNED_CHECKS if full else check_ids
+    _diff(ops, cids or (), local.check_record, remote_chks, lambda cid: keys.check_key(name, cid))
     return ops

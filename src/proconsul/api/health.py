@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from proconsul.api.common import (
 from proconsul.errors import BadRequest
 from proconsul.state import queries
 from proconsul.state.view import CHECKS, SERVICES, Record, StateView, node_topic, service_topic
-from proconsul.state.watch import Deps, Versioned
+from proconsul.state.watch import Deps, Topic, Versioned
 
 STATES = ("any", "passing", "warning", "critical")
 
@@ -43,41 +44,29 @@ async def node(request: web.Request) -> Reply:
     return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
 
 
-async def checks(request: web.Request) -> Reply:
+async def _check_list(request: web.Request, topic: Topic, pick: Callable[[StateView], list[Record]]) -> Reply:
+    """Checks chosen by `pick`, narrowed by ?node-meta and ?filter, blocking on `topic`."""
     view, opts = context(request).view, query_options(request)
-    name = request.match_info["service"]
     meta = node_meta_filter(request)
-    topic = service_topic(name)
 
     def run() -> Versioned[list[dict[str, Any]]]:
-        recs = [
-            r
-            for r in queries.service_checks(view, name)
-            if not meta or queries.has_node_meta(view.nodes[r.data["Node"]], meta)
-        ]
+        recs = [r for r in pick(view) if not meta or queries.has_node_meta(view.nodes[r.data["Node"]], meta)]
         return Versioned(view.index_of(topic), _checks(view, recs))
 
     result = await blocking(request, opts, Deps((topic,)), run)
     return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
 
 
+async def checks(request: web.Request) -> Reply:
+    name = request.match_info["service"]
+    return await _check_list(request, service_topic(name), lambda view: queries.service_checks(view, name))
+
+
 async def state(request: web.Request) -> Reply:
-    view, opts = context(request).view, query_options(request)
     wanted = request.match_info["state"]
     if wanted not in STATES:
         raise BadRequest("Invalid state")
-    meta = node_meta_filter(request)
-
-    def run() -> Versioned[list[dict[str, Any]]]:
-        recs = [
-            r
-            for r in queries.checks_in_state(view, wanted)
-            if not meta or queries.has_node_meta(view.nodes[r.data["Node"]], meta)
-        ]
-        return Versioned(view.index_of(CHECKS), _checks(view, recs))
-
-    result = await blocking(request, opts, Deps((CHECKS,)), run)
-    return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
+    return await _check_list(request, CHECKS, lambda view: queries.checks_in_state(view, wanted))
 
 
 def service_entries(
