@@ -156,7 +156,7 @@ class NotifierSpy:
 
     async def parked(self) -> tuple[Deps, list[asyncio.Future[None]]]:
         """The next wait some blocking query parks on (the readiness event for "it is blocked now")."""
-        await self._parked.wait()
+        await asyncio.wait_for(self._parked.wait(), timeout=10)  # fail fast if nothing ever blocks
         self._parked.clear()
         return self.parks[-1]
 

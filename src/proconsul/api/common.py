@@ -199,24 +199,27 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    # Consul sets the ACL policy header before running any endpoint, so its errors carry it too.
+    policy = {"X-Consul-Default-Acl-Policy": context(request).config.acl.default_policy}
     try:
         return await handler(request)
     except MethodNotAllowed as exc:
-        return error_response(405, exc.message, {"Allow": ", ".join(exc.allowed)})
+        return error_response(405, exc.message, {"Allow": ", ".join(exc.allowed), **policy})
     except ApiError as exc:
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, policy)
     except web.HTTPNotFound:
         return error_response(404, "404 page not found\n")
     except web.HTTPMethodNotAllowed as exc:
         allowed = sorted(exc.allowed_methods)
-        return error_response(405, f"method {request.method} not allowed", {"Allow": ", ".join(allowed)})
+        headers = {"Allow": ", ".join(allowed), **policy}
+        return error_response(405, f"method {request.method} not allowed", headers)
     except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(413, f"Request body too large: {exc.text}")
+        return error_response(413, f"Request body too large: {exc.text}", policy)
     except web.HTTPException:
         raise
     except Exception:
         log.exception("unhandled error serving %s %s", request.method, request.path)
-        return error_response(500, "Internal error")
+        return error_response(500, "Internal error", policy)
 
 
 def _check_datacenter(request: web.Request) -> None:

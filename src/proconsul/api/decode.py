@@ -48,6 +48,8 @@ def parse_json(body: bytes) -> Any:
 
 def decode(value: Any, schema: Schema, where: str = "") -> Any:
     """Validate `value` against `schema`, renaming struct fields to their canonical names."""
+    if value is None and isinstance(schema, Struct):
+        return {}  # Go decodes null into a struct as its zero value, never as a missing object
     if schema is ANY or value is None:
         return value
     if isinstance(schema, Struct):
@@ -62,8 +64,14 @@ def decode(value: Any, schema: Schema, where: str = "") -> Any:
     if schema is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if schema is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    return _expect(value, schema, where)
+        value = int(value)
+    value = _expect(value, schema, where)
+    if schema is int and not -(2**63) <= value < 2**63:  # Go's int: larger numbers fail to decode
+        raise BadRequest(
+            f"Request decode failed: json: cannot unmarshal number {value} into Go struct field "
+            f"{where or 'body'} of type int"
+        )
+    return value
 
 
 def _decode_struct(value: Any, schema: Struct, where: str) -> dict[str, Any]:

@@ -63,9 +63,9 @@ ROUTES: tuple[Route, ...] = (
     Route(GET, "/v1/health/ingress/{service}", health.ingress),
     Route(GET, "/v1/health/state/{state}", health.state),
     # kv
-    Route(GET, "/v1/kv/{key:.*}", kv.get),
-    Route(PUT_POST, "/v1/kv/{key:.*}", kv.put),
-    Route(DELETE, "/v1/kv/{key:.*}", kv.delete),
+    Route(GET, "/v1/kv/{key:(?s:.*)}", kv.get),
+    Route(PUT_POST, "/v1/kv/{key:(?s:.*)}", kv.put),
+    Route(DELETE, "/v1/kv/{key:(?s:.*)}", kv.delete),
     # status
     Route(GET, "/v1/status/leader", status.leader),
     Route(GET, "/v1/status/peers", status.peers),
