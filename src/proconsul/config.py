@@ -93,6 +93,12 @@ class AgentConfig:
     log_json: bool = False
     enable_script_checks: bool = False
     enable_local_script_checks: bool = False
+    # check output changes reach the catalog at most this often (status changes go at once)
+    check_update_interval: float = 300.0
+    check_output_max_size: int = 4096
+    # DeregisterCriticalServiceAfter: how often the reaper looks, and the least delay it honours
+    check_reap_interval: float = 30.0
+    check_deregister_interval_min: float = 60.0
     node_meta: dict[str, str] = field(default_factory=dict)
     node_id: str | None = None
     start_join: tuple[str, ...] = ()
@@ -199,7 +205,8 @@ def _build(
 _SCALARS = (
     "server", "bootstrap", "bootstrap_expect", "bind_addr", "advertise_addr", "client_addr",
     "log_json", "enable_script_checks", "enable_local_script_checks", "node_id", "retry_interval",
-    "retry_max", "domain", "disable_update_check", "backend",
+    "retry_max", "domain", "disable_update_check", "backend", "check_update_interval",
+    "check_output_max_size", "check_reap_interval", "check_deregister_interval_min",
 )  # fmt: skip
 
 
@@ -282,6 +289,10 @@ def _validate(config: AgentConfig) -> None:
         raise ConfigError(f"backend: invalid value {config.backend!r}: must be sqlite or etcd")
     if config.retry_max < 0 or config.retry_interval < 0:
         raise ConfigError("retry_max and retry_interval cannot be negative")
+    if config.check_output_max_size < 1:
+        raise ConfigError("check_output_max_size must be positive")
+    if config.check_reap_interval <= 0 or config.check_update_interval < 0:
+        raise ConfigError("check_reap_interval must be positive and check_update_interval not negative")
     _check_ip("bind_addr", config.bind_addr)
     if config.advertise_addr is not None:
         _check_ip("advertise_addr", config.advertise_addr)

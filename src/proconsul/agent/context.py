@@ -13,6 +13,7 @@ from proconsul.state.writer import Registry
 from proconsul.store import Backend
 
 if TYPE_CHECKING:
+    from proconsul.agent.checks.scheduler import CheckScheduler
     from proconsul.config import AgentConfig
 
 
@@ -30,6 +31,7 @@ class AgentContext:
     # set after each reload attempt, whether it applied or was refused
     reload_finished: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.time)
+    checks: CheckScheduler | None = None  # runs the local checks; None only while starting
 
     @property
     def server_address(self) -> str:

@@ -19,8 +19,8 @@ CHECK_KINDS = (
     "UDP",
     "GRPC",
     "H2PING",
+    "DockerContainerID",  # before Args: a Docker check has Args too
     "Args",
-    "DockerContainerID",
     "AliasNode",
     "AliasService",
     "OSService",
@@ -126,7 +126,10 @@ def check_from_body(
         k: body[k] for k in DEFINITION_FIELDS if body.get(k) not in (None, "", False)
     }
     if body.get("Args") or body.get("Script"):
-        definition["Args"] = list(body.get("Args") or ["/bin/sh", "-c", body["Script"]])
+        shell = (body.get("Shell") if body.get("DockerContainerID") else None) or "/bin/sh"
+        definition["Args"] = list(body.get("Args") or [shell, "-c", body["Script"]])
+    if body.get("H2PingUseTLS") is False:  # it defaults to true, so an explicit false must be kept
+        definition["H2PingUseTLS"] = False
     for name in DURATION_FIELDS:
         if (seconds := _seconds(body, name)) > 0:
             definition[name] = seconds

@@ -2,7 +2,8 @@
 
 The agent is authoritative for its own node. One diff serves both the immediate sync after a local
 change (scoped to the ids that changed) and the periodic full sync (which also removes catalog
-entries for this node that the agent does not know, except checks the servers own).
+entries for this node that the agent does not know, except checks the servers own). A check output
+change the agent is still holding back (check_update_interval) is left out of either.
 """
 
 from __future__ import annotations
@@ -64,5 +65,5 @@ def plan(
     _diff(ops, sids or (), local.service_record, remote_svcs, lambda sid: keys.service_key(name, sid))
     remote_chks = view.checks.get(name, {})
     cids = (set(local.checks) | set(remote_chks)) - SERVER_OWNED_CHECKS if full else check_ids
-    _diff(ops, cids or (), local.check_record, remote_chks, lambda cid: keys.check_key(name, cid))
+    _diff(ops, cids or (), local.synced_check_record, remote_chks, lambda cid: keys.check_key(name, cid))
     return ops

@@ -9,7 +9,8 @@ import orjson
 from aiohttp import web
 
 from proconsul import CONSUL_COMPAT_VERSION, __version__
-from proconsul.agent.definitions import check_from_body, service_from_body, sidecar_from_service
+from proconsul.agent.checks import script
+from proconsul.agent.definitions import CheckDef, check_from_body, service_from_body, sidecar_from_service
 from proconsul.api import decode, shapes
 from proconsul.api.common import EMPTY, Reply, context, flag, query_options, read_body
 from proconsul.api.metrics import metrics_reply
@@ -84,7 +85,7 @@ async def self_(request: web.Request) -> Reply:
     }
     stats = {
         "agent": {
-            "check_monitors": "0",
+            "check_monitors": str(sum(1 for c in ctx.local.checks.values() if c.kind == "Args")),
             "check_ttls": str(sum(1 for c in ctx.local.checks.values() if c.ttl)),
             "checks": str(len(ctx.local.checks)),
             "services": str(len(ctx.local.services)),
@@ -163,9 +164,22 @@ async def checks(request: web.Request) -> Reply:
     return Reply(out)
 
 
+def _refuse_disabled_scripts(request: web.Request, checks: list[CheckDef]) -> None:
+    cfg = context(request).config
+    reason = script.refusal(
+        checks,
+        enable_script_checks=cfg.enable_script_checks,
+        enable_local_script_checks=cfg.enable_local_script_checks,
+        remote=True,
+    )
+    if reason is not None:
+        raise ServerError(reason)
+
+
 async def service_register(request: web.Request) -> Reply:
     ctx = context(request)
     svc, svc_checks = service_from_body(await _json_body(request, decode.SERVICE))
+    _refuse_disabled_scripts(request, svc_checks)
     replace = flag(request, "replace-existing-checks")
     await ctx.local.add_service(svc, svc_checks, replace_checks=replace)
     ports = {s.get("Port", 0) for s in ctx.local.services.values()}
@@ -183,6 +197,7 @@ async def check_register(request: web.Request) -> Reply:
     ctx = context(request)
     body = await _json_body(request, decode.CHECK)
     chk = check_from_body(body)
+    _refuse_disabled_scripts(request, [chk])
     if chk.service_id:
         svc = ctx.local.services.get(chk.service_id)
         if svc is None:

@@ -23,6 +23,21 @@ def _gauges(request: web.Request) -> list[tuple[str, float]]:
         ("consul.raft.applied_index", float(ctx.view.revision)),
         ("consul.rpc.queries_blocking", float(ctx.view.notifier.waiting_topics)),
         ("proconsul.uptime_seconds", time.time() - ctx.started),
+        *_check_gauges(request),
+    ]
+
+
+def _check_gauges(request: web.Request) -> list[tuple[str, float]]:
+    """How many checks run, and how late their runs start against their schedule (recent runs)."""
+    checks = context(request).checks
+    if checks is None:
+        return []
+    return [
+        ("proconsul.checks.running", float(checks.running)),
+        ("proconsul.checks.runs", float(checks.lateness.runs)),
+        ("proconsul.checks.lateness_p50_ms", checks.lateness.percentile_ms(50)),
+        ("proconsul.checks.lateness_p99_ms", checks.lateness.percentile_ms(99)),
+        ("proconsul.checks.lateness_max_ms", checks.lateness.percentile_ms(100)),
     ]
 
 
