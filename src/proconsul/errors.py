@@ -12,7 +12,9 @@
     │   └── ServerError          500: a failure Consul also reports as 500 (e.g. no TTL on a check)
     ├── ConfigError              bad flag, config file or config key; the agent refuses to start
     ├── StoreError               the backend could not complete an operation
-    └── ClientError              the HTTP API client got an error answer; carries `status` and `body`
+    ├── ClientError              the HTTP API client got an error answer; carries `status` and `body`
+    └── LockError                a client-side lock or semaphore could not be taken, kept or cleaned up
+        └── LockInUse            cleaning up a lock or semaphore that someone holds
 
 API errors become responses in exactly one place, proconsul.api.common.
 """
@@ -25,6 +27,8 @@ __all__ = [
     "ClientError",
     "ConfigError",
     "Conflict",
+    "LockError",
+    "LockInUse",
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
@@ -104,3 +108,11 @@ class ClientError(ProconsulError):
         super().__init__(f"Unexpected response code: {status} ({body})")
         self.status = status
         self.body = body
+
+
+class LockError(ProconsulError):
+    """Raised by the `proconsul lock` recipes (cli/locks.py) with the wording of Consul's api package."""
+
+
+class LockInUse(LockError):
+    """Raised when destroying a lock or semaphore that still has a holder."""

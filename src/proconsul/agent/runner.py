@@ -19,9 +19,12 @@ from typing import Any
 from aiohttp import web
 
 from proconsul import CONSUL_COMPAT_VERSION, logs
+from proconsul.agent.checks import script
+from proconsul.agent.checks.scheduler import CheckScheduler, CheckSettings
 from proconsul.agent.context import AgentContext
-from proconsul.agent.definitions import check_from_body, service_from_body
+from proconsul.agent.definitions import CheckDef, check_from_body, service_from_body
 from proconsul.agent.local import LocalAgent
+from proconsul.agent.session_reaper import reap_sessions
 from proconsul.api import decode
 from proconsul.api.server import build_app
 from proconsul.config import AgentConfig, load_agent_config
@@ -50,8 +53,19 @@ def _run(runner: Any, config: AgentConfig) -> int:
     except ProconsulError as exc:
         log.error("agent failed to start: %s", exc)
         return 1
+    except ExceptionGroup as group:  # raised inside the agent's task group, e.g. by a config definition
+        ours = group.subgroup(ProconsulError)
+        if ours is None:
+            raise
+        log.error("agent failed to start: %s", _first(ours))
+        return 1
     except KeyboardInterrupt:
         return 0
+
+
+def _first(group: BaseExceptionGroup[ProconsulError]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _data_dir(config: AgentConfig) -> Path:
@@ -153,13 +167,26 @@ async def _register_config_definitions(config: AgentConfig, local: LocalAgent) -
     service_ids, check_ids = set(), set()
     for raw in config.services:
         svc, checks = service_from_body(decode.decode(raw, decode.SERVICE))
+        _refuse_disabled_scripts(config, checks, f'Failed to register service "{svc["Service"]}"')
         await local.add_service(svc, checks)
         service_ids.add(svc["ID"])
     for raw in config.checks:
         chk = check_from_body(decode.decode(raw, decode.CHECK))
+        _refuse_disabled_scripts(config, [chk], f'Failed to register check "{chk.name}"')
         await local.add_check(chk)
         check_ids.add(chk.check_id)
     return service_ids, check_ids
+
+
+def _refuse_disabled_scripts(config: AgentConfig, checks: list[CheckDef], what: str) -> None:
+    reason = script.refusal(
+        checks,
+        enable_script_checks=config.enable_script_checks,
+        enable_local_script_checks=config.enable_local_script_checks,
+        remote=False,
+    )
+    if reason is not None:
+        raise ConfigError(f"{what}: {reason}")
 
 
 async def _reload_on_request(ctx: AgentContext, from_config: tuple[set[str], set[str]]) -> None:
@@ -218,8 +245,15 @@ async def running_agent(config: AgentConfig, backend: Backend | None = None) -> 
         view.load(snapshot, revision)
         registry = Registry(backend, view)
         node_id, address = _node_id(config, data_dir), _advertise(config)
-        local = LocalAgent(config.node_name, _node_record(config, node_id, address), data_dir, registry)
+        local = LocalAgent(
+            config.node_name,
+            _node_record(config, node_id, address),
+            data_dir,
+            registry,
+            check_update_interval=config.check_update_interval,
+        )
         ctx = AgentContext(config, backend, view, registry, local, node_id, address)
+        ctx.checks = scheduler = CheckScheduler(local, CheckSettings.from_config(config))
         async with asyncio.TaskGroup() as tg:
             feeder = tg.create_task(_feed(backend, view, revision + 1))
             local.load()
@@ -232,9 +266,15 @@ async def running_agent(config: AgentConfig, backend: Backend | None = None) -> 
             )
             ae = tg.create_task(_anti_entropy(local))
             reloader = tg.create_task(_reload_on_request(ctx, from_config))
+            reaper = tg.create_task(reap_sessions(registry))
+            checks_ready = asyncio.Event()
+            checks = tg.create_task(scheduler.run(checks_ready))
+            await checks_ready.wait()
             try:
                 yield ctx
             finally:
+                checks.cancel()
+                reaper.cancel()
                 reloader.cancel()
                 ae.cancel()
                 feeder.cancel()

@@ -97,9 +97,11 @@ async def put(request: web.Request) -> Reply:
     _conflicting(request, ("cas", "acquire", "release"))
     flags = uint_param(request, "flags", "Invalid flags") or 0
     cas = uint_param(request, "cas", "Invalid cas index")
-    if "acquire" in request.query or "release" in request.query:
-        raise BadRequest("Sessions are not supported yet: ?acquire and ?release are unavailable")
     value = await read_body(request, ctx.config.kv_max_value_size)
+    if "acquire" in request.query:
+        return Reply(await ctx.registry.kv_acquire(key, value, flags, request.query["acquire"]))
+    if "release" in request.query:
+        return Reply(await ctx.registry.kv_release(key, value, flags, request.query["release"]))
     return Reply(await ctx.registry.kv_put(key, value, flags, cas))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from proconsul.state.sessions import Session
 from proconsul.state.view import KVEntry, Record, StateView
 
 DEFAULT_WEIGHTS = {"Passing": 1, "Warning": 1}
@@ -78,4 +79,23 @@ def kv_entry(e: KVEntry) -> dict[str, Any]:
     }
     if e.session:
         out["Session"] = e.session
+    return out
+
+
+def session(s: Session) -> dict[str, Any]:
+    """A session as /session/info, /list, /node and /renew return it; LockDelay in nanoseconds."""
+    d = s.data
+    out: dict[str, Any] = {
+        "ID": d["ID"],
+        "Name": d.get("Name", ""),
+        "Node": d["Node"],
+        "LockDelay": d.get("LockDelay", 0),
+        "Behavior": d.get("Behavior", "release"),
+        "TTL": d.get("TTL", ""),
+        "NodeChecks": d.get("NodeChecks"),
+        "ServiceChecks": d.get("ServiceChecks"),
+    }
+    if d.get("Checks"):  # deprecated since Consul 1.7, shown only when set
+        out["Checks"] = d["Checks"]
+    out["CreateIndex"], out["ModifyIndex"] = s.create_index, s.modify_index
     return out

@@ -4,6 +4,8 @@
     node/<node>                  a catalog node
     svc/<node>/<service id>      a service instance
     chk/<node>/<check id>        a health check
+    sess/<session id>            a session
+    sess-ttl/<session id>        a TTL session's clock: empty, attached to the session's lease
 Node names, service ids and check ids are escaped so that a "/" inside them cannot break the layout.
 """
 
@@ -16,8 +18,10 @@ KV = "kv/"
 NODE = "node/"
 SERVICE = "svc/"
 CHECK = "chk/"
+SESSION = "sess/"
+SESSION_TTL = "sess-ttl/"
 
-Kind = Literal["kv", "node", "svc", "chk", "other"]
+Kind = Literal["kv", "node", "svc", "chk", "sess", "sessttl", "other"]
 
 
 def _esc(part: str) -> str:
@@ -40,6 +44,14 @@ def check_key(node: str, check_id: str) -> str:
     return f"{CHECK}{_esc(node)}/{_esc(check_id)}"
 
 
+def session_key(session_id: str) -> str:
+    return SESSION + _esc(session_id)
+
+
+def session_ttl_key(session_id: str) -> str:
+    return SESSION_TTL + _esc(session_id)
+
+
 def node_services_prefix(node: str) -> str:
     return f"{SERVICE}{_esc(node)}/"
 
@@ -54,6 +66,10 @@ def split(key: str) -> tuple[Kind, tuple[str, ...]]:
         return "kv", (key[len(KV) :],)
     if key.startswith(NODE):
         return "node", (unquote(key[len(NODE) :]),)
+    if key.startswith(SESSION):
+        return "sess", (unquote(key[len(SESSION) :]),)
+    if key.startswith(SESSION_TTL):
+        return "sessttl", (unquote(key[len(SESSION_TTL) :]),)
     for prefix, kind in ((SERVICE, "svc"), (CHECK, "chk")):
         if key.startswith(prefix):
             node, _, ident = key[len(prefix) :].partition("/")

@@ -17,6 +17,8 @@ import orjson
 from sortedcontainers import SortedDict
 
 from proconsul.state import keys, kvcodec
+from proconsul.state.events import EventLog
+from proconsul.state.sessions import Session, SessionTable, problem
 from proconsul.state.watch import ChangeNotifier, Topic
 from proconsul.store import Event, KeyValue
 
@@ -63,8 +65,10 @@ class StateView:
         self.services: dict[str, dict[str, Record]] = {}
         self.checks: dict[str, dict[str, Record]] = {}
         self.by_name: dict[str, set[tuple[str, str]]] = {}
+        self.sessions = SessionTable()
         self.topic_index: dict[Topic, int] = {}
         self.notifier = ChangeNotifier()
+        self.events = EventLog(self.notifier)  # user events: agent-local, never in the backend
         self._applied: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = 0
 
@@ -120,12 +124,22 @@ class StateView:
         if kind == "kv":
             meta, value = kvcodec.decode(kv.value)
             key = parts[0]
+            old_kv = self.kv.get(key)
             self.kv[key] = KVEntry(
                 key, value, meta.flags, meta.lock_index, meta.session, kv.create_revision, rev
             )
             self.tombstones.pop(key, None)
             kv_keys.append(key)
-            self._bump(topics, rev, KV)
+            holder = old_kv.session if old_kv else ""
+            self._bump(topics, rev, KV, *self.sessions.hold(key, holder, meta.session))
+            return
+        if kind == "sess":
+            sess = Session(orjson.loads(kv.value), 0, kv.create_revision, rev)
+            valid = problem(self.nodes, self.checks, sess.node, sess.check_ids()) is None
+            self._bump(topics, rev, *self.sessions.put(sess, valid))
+            return
+        if kind == "sessttl":
+            self.sessions.lease_put(parts[0], kv.lease)
             return
         if kind == "other":
             return
@@ -147,17 +161,24 @@ class StateView:
             old = self.checks.setdefault(node, {}).get(cid)
             self.checks[node][cid] = record
             self._bump(topics, rev, *self._check_topics(node, record, old))
+            if record.data.get("Status") == "critical":
+                self._bump(topics, rev, *self.sessions.check_failed(node, cid))
 
     def _delete(self, key: str, rev: int, topics: set[Topic], kv_keys: list[str]) -> None:
         kind, parts = keys.split(key)
         if kind == "kv":
-            if self.kv.pop(parts[0], None) is not None:
+            if (old_kv := self.kv.pop(parts[0], None)) is not None:
                 self.tombstones[parts[0]] = rev
                 kv_keys.append(parts[0])
-                self._bump(topics, rev, KV)
+                self._bump(topics, rev, KV, *self.sessions.hold(parts[0], old_kv.session, ""))
+        elif kind == "sess":
+            self._bump(topics, rev, *self.sessions.delete(parts[0]))
+        elif kind == "sessttl":
+            self._bump(topics, rev, *self.sessions.lease_gone(parts[0]))
         elif kind == "node":
             if self.nodes.pop(parts[0], None) is not None:
                 self._bump(topics, rev, NODES, node_topic(parts[0]), *self._service_topics_on(parts[0]))
+                self._bump(topics, rev, *self.sessions.node_gone(parts[0]))
         elif kind == "svc":
             node, sid = parts
             old = self.services.get(node, {}).pop(sid, None)
@@ -170,6 +191,7 @@ class StateView:
             old = self.checks.get(node, {}).pop(cid, None)
             if old is not None:
                 self._bump(topics, rev, *self._check_topics(node, old, None))
+                self._bump(topics, rev, *self.sessions.check_failed(node, cid))
                 if not self.checks[node]:
                     del self.checks[node]
 
