@@ -12,6 +12,7 @@ from proconsul.api.routes import ROUTES
 
 Client = TestClient  # type: ignore[type-arg]
 KV = next(r.path for r in ROUTES if r.path.startswith("/v1/kv/"))
+SESSION = "8b4f1ee3-7d1c-4c0b-9a57-6f1f3b0c2a11"
 
 # (method, route path as written in the table, concrete path, body, expected status)
 CASES: list[tuple[str, str, str, Any, int]] = [
@@ -65,6 +66,15 @@ CASES: list[tuple[str, str, str, Any, int]] = [
     ("PUT", KV, "/v1/kv/k", b"v", 200),
     ("POST", KV, "/v1/kv/k", b"v", 200),
     ("DELETE", KV, "/v1/kv/k", None, 200),
+    ("PUT", "/v1/session/create", "/v1/session/create", {"Name": "s"}, 200),
+    ("GET", "/v1/session/list", "/v1/session/list", None, 200),
+    ("GET", "/v1/session/node/{node:.*}", "/v1/session/node/node1", None, 200),
+    ("GET", "/v1/session/info/{id:.*}", f"/v1/session/info/{SESSION}", None, 200),
+    ("PUT", "/v1/session/renew/{id:.*}", f"/v1/session/renew/{SESSION}", None, 404),  # unknown id
+    ("PUT", "/v1/session/destroy/{id:.*}", f"/v1/session/destroy/{SESSION}", None, 200),
+    ("PUT", "/v1/txn", "/v1/txn", [{"KV": {"Verb": "get-or-empty", "Key": "k"}}], 200),
+    ("PUT", "/v1/event/fire/{name:.*}", "/v1/event/fire/deploy", None, 200),
+    ("GET", "/v1/event/list", "/v1/event/list", None, 200),
     ("GET", "/v1/status/leader", "/v1/status/leader", None, 200),
     ("GET", "/v1/status/peers", "/v1/status/peers", None, 200),
     ("PUT", "/v1/agent/leave", "/v1/agent/leave", None, 200),  # last: it asks the agent to stop

@@ -24,6 +24,7 @@ from proconsul.state.view import NODES, SERVICES, Record, node_topic, service_to
 from proconsul.state.watch import Deps, Versioned
 
 MAX_BODY = 1 << 20
+CHECK_STATUSES = (queries.PASSING, queries.WARNING, queries.CRITICAL)
 
 
 def node_meta_filter(request: web.Request) -> list[tuple[str, str]]:
@@ -41,6 +42,58 @@ async def _body(request: web.Request, schema: decode.Struct) -> dict[str, Any]:
     return decode.decode(body, schema)  # type: ignore[no-any-return]
 
 
+def node_record(
+    name: str, *, node_id: str, address: str, datacenter: str, tagged: dict[str, str], meta: dict[str, str]
+) -> dict[str, Any]:
+    """A catalog node as the catalog stores it (also the shape of a /v1/txn Node op)."""
+    return {
+        "ID": node_id,
+        "Node": name,
+        "Address": address,
+        "Datacenter": datacenter,
+        "TaggedAddresses": tagged,
+        "Meta": meta,
+    }
+
+
+def service_record(svc: dict[str, Any]) -> dict[str, Any]:
+    """A service instance as the catalog stores it: defaults filled in, ID defaulting to the name."""
+    record = {
+        "Tags": [],
+        "Meta": {},
+        "Port": 0,
+        "Address": "",
+        "Weights": dict(shapes.DEFAULT_WEIGHTS),
+        "EnableTagOverride": False,
+        **svc,
+        "ID": svc.get("ID") or svc.get("Service") or "",
+    }
+    record.pop("CreateIndex", None)
+    record.pop("ModifyIndex", None)
+    return record
+
+
+def check_record(node: str, chk: dict[str, Any]) -> dict[str, Any]:
+    """A health check as the catalog stores it: CheckID defaults to the name, Status to critical."""
+    cid = chk.get("CheckID") or chk.get("Name") or ""
+    record = {
+        "Notes": "",
+        "Output": "",
+        "ServiceID": "",
+        "ServiceName": "",
+        "Type": "",
+        "Definition": {},
+        **chk,
+        "Node": node,
+        "CheckID": cid,
+        "Name": chk.get("Name") or cid,
+        "Status": chk.get("Status") or "critical",
+    }
+    for derived in ("ServiceTags", "CreateIndex", "ModifyIndex"):
+        record.pop(derived, None)
+    return record
+
+
 def _registration_records(req: dict[str, Any], dc: str) -> tuple[dict[str, Any], list[Any], list[Any]]:
     node = req.get("Node") or ""
     if not node:
@@ -53,51 +106,26 @@ def _registration_records(req: dict[str, Any], dc: str) -> tuple[dict[str, Any],
             uuid.UUID(node_id)
         except ValueError:
             raise BadRequest(f"Invalid node ID: {node_id!r} is not a UUID") from None
-    node_rec = {
-        "ID": node_id,
-        "Node": node,
-        "Address": req.get("Address") or "",
-        "Datacenter": dc,
-        "TaggedAddresses": req.get("TaggedAddresses") or {},
-        "Meta": req.get("NodeMeta") or {},
-    }
+    node_rec = node_record(
+        node,
+        node_id=node_id,
+        address=req.get("Address") or "",
+        datacenter=dc,
+        tagged=req.get("TaggedAddresses") or {},
+        meta=req.get("NodeMeta") or {},
+    )
     services = []
     if svc := req.get("Service"):
         if not svc.get("Service"):
             raise BadRequest("Must provide service name")
-        svc = {
-            "Tags": [],
-            "Meta": {},
-            "Port": 0,
-            "Address": "",
-            "Weights": dict(shapes.DEFAULT_WEIGHTS),
-            "EnableTagOverride": False,
-            **svc,
-            "ID": svc.get("ID") or svc["Service"],
-        }
-        services.append((node, svc))
+        services.append((node, service_record(svc)))
     checks = []
     for chk in ([req["Check"]] if req.get("Check") else []) + list(req.get("Checks") or []):
-        cid = chk.get("CheckID") or chk.get("Name") or ""
-        if not cid:
+        rec = check_record(node, chk)
+        if not rec["CheckID"]:
             raise BadRequest("Must provide check ID or name")
-        status = chk.get("Status") or "critical"
-        if status not in ("passing", "warning", "critical"):
-            raise BadRequest(f"Invalid check status: {status!r}")
-        rec = {
-            "Notes": "",
-            "Output": "",
-            "ServiceID": "",
-            "ServiceName": "",
-            "Type": "",
-            "Definition": {},
-            **chk,
-            "Node": node,
-            "CheckID": cid,
-            "Name": chk.get("Name") or cid,
-            "Status": status,
-        }
-        rec.pop("ServiceTags", None)
+        if rec["Status"] not in CHECK_STATUSES:
+            raise BadRequest(f"Invalid check status: {rec['Status']!r}")
         checks.append((node, rec))
     return node_rec, services, checks
 

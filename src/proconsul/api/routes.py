@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proconsul.api import agent, catalog, health, kv, monitor, status
+from proconsul.api import agent, catalog, event, health, kv, monitor, session, status, txn
 from proconsul.api.common import Handler
 
 
@@ -66,6 +66,18 @@ ROUTES: tuple[Route, ...] = (
     Route(GET, "/v1/kv/{key:(?s:.*)}", kv.get),
     Route(PUT_POST, "/v1/kv/{key:(?s:.*)}", kv.put),
     Route(DELETE, "/v1/kv/{key:(?s:.*)}", kv.delete),
+    # session
+    Route(PUT, "/v1/session/create", session.create),
+    Route(PUT, "/v1/session/destroy/{id:.*}", session.destroy),
+    Route(PUT, "/v1/session/renew/{id:.*}", session.renew),
+    Route(GET, "/v1/session/info/{id:.*}", session.info),
+    Route(GET, "/v1/session/node/{node:.*}", session.node),
+    Route(GET, "/v1/session/list", session.list_),
+    # txn
+    Route(PUT, "/v1/txn", txn.apply),
+    # event
+    Route(PUT, "/v1/event/fire/{name:.*}", event.fire),
+    Route(GET, "/v1/event/list", event.list_),
     # status
     Route(GET, "/v1/status/leader", status.leader),
     Route(GET, "/v1/status/peers", status.peers),

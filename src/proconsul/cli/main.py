@@ -13,7 +13,20 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
-from proconsul.cli import agent, catalog, info, kv, leave, members, reload, services, version
+from proconsul.cli import (
+    agent,
+    catalog,
+    event,
+    info,
+    kv,
+    leave,
+    lock,
+    members,
+    reload,
+    services,
+    version,
+    watch,
+)
 from proconsul.cli.common import UI, Command, Context, help_text
 from proconsul.cli.flags import parse
 from proconsul.errors import ConfigError
@@ -22,7 +35,7 @@ __all__ = ["COMMANDS", "main", "run", "usage"]
 
 COMMANDS: dict[str, Command] = {
     command.name: command
-    for module in (agent, catalog, info, kv, leave, members, reload, services, version)
+    for module in (agent, catalog, event, info, kv, leave, lock, members, reload, services, version, watch)
     for command in module.COMMANDS
 }
 _HELP_ARGS = frozenset({"-h", "-help", "--help"})
