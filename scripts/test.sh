@@ -12,6 +12,11 @@ command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v dig >/dev/null || need_apt+=(dnsutils)
 command -v wrk >/dev/null || need_apt+=(wrk)
+command -v dockerd >/dev/null || need_apt+=(docker.io)  # Docker health checks run against a real engine
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)  # its test image, built offline
+command -v patroni >/dev/null || need_apt+=(patroni)
+dpkg -s python3-consul >/dev/null 2>&1 || need_apt+=(python3-consul)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
