@@ -375,3 +375,10 @@ async def test_node_watch_wakes_on_a_change_to_its_services(api: Client, notifie
     await register(api, with_service("n1", "api1"))
     resp = await blocked
     assert set((await resp.json())["Services"]) == {"web1", "api1"}
+
+
+@pytest.mark.parametrize("path", ["/v1/catalog/register", "/v1/catalog/deregister"])
+async def test_a_body_naming_another_datacenter_is_refused(api: Client, path: str) -> None:
+    resp = await api.put(path, json={"Node": "n1", "Address": "10.0.0.1", "Datacenter": "dc2"})
+    assert resp.status == 500
+    assert await resp.text() == "No path to datacenter"

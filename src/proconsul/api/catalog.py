@@ -133,8 +133,7 @@ def _registration_records(req: dict[str, Any], dc: str) -> tuple[dict[str, Any],
 async def register(request: web.Request) -> Reply:
     ctx = context(request)
     req = await _body(request, decode.CATALOG_REGISTER)
-    if req.get("Datacenter") and req["Datacenter"] != ctx.config.datacenter:
-        raise ApiError("No path to datacenter")
+    _require_local_datacenter(req, ctx.config.datacenter)
     node_rec, services, checks = _registration_records(req, ctx.config.datacenter)
     existing = ctx.view.nodes.get(node_rec["Node"])
     if req.get("SkipNodeUpdate") and existing is not None:
@@ -156,9 +155,16 @@ async def register(request: web.Request) -> Reply:
     return Reply(True)
 
 
+def _require_local_datacenter(req: dict[str, Any], datacenter: str) -> None:
+    """A body naming another datacenter cannot be forwarded: there is only this one."""
+    if req.get("Datacenter") and req["Datacenter"] != datacenter:
+        raise ApiError("No path to datacenter")
+
+
 async def deregister(request: web.Request) -> Reply:
     ctx = context(request)
     req = await _body(request, decode.CATALOG_DEREGISTER)
+    _require_local_datacenter(req, ctx.config.datacenter)
     if not req.get("Node"):
         raise BadRequest("Must provide node")
     await ctx.registry.deregister(req["Node"], req.get("ServiceID") or "", req.get("CheckID") or "")
