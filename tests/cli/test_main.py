@@ -12,8 +12,9 @@ def test_usage_lists_top_level_commands_aligned() -> None:
         "",
         "Available commands are:",
     ]
-    assert "    agent       Runs a Consul agent" in lines
-    assert "    kv          Interact with the key-value store" in lines
+    width = max(len(name) for name in COMMANDS if " " not in name)  # names padded to the longest
+    assert f"    {'agent'.ljust(width)}    Runs a Consul agent" in lines
+    assert f"    {'kv'.ljust(width)}    Interact with the key-value store" in lines
     assert not any(" get " in line for line in lines)
 
 

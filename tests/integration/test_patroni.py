@@ -267,9 +267,7 @@ def run_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-async def members(
-    agent_process: Callable[..., AgentProcess], run_dir: Path
-) -> AsyncIterator[list[Member]]:
+async def members(agent_process: Callable[..., AgentProcess], run_dir: Path) -> AsyncIterator[list[Member]]:
     if (why := skip_reason()) is not None:
         pytest.skip(why)
     bin_dir = pg_bin_dir()

@@ -22,6 +22,7 @@ from proconsul.cli import (
     leave,
     lock,
     members,
+    registrator,
     reload,
     services,
     version,
@@ -35,7 +36,21 @@ __all__ = ["COMMANDS", "main", "run", "usage"]
 
 COMMANDS: dict[str, Command] = {
     command.name: command
-    for module in (agent, catalog, event, info, kv, leave, lock, members, reload, services, version, watch)
+    for module in (
+        agent,
+        catalog,
+        event,
+        info,
+        kv,
+        leave,
+        lock,
+        members,
+        registrator,
+        reload,
+        services,
+        version,
+        watch,
+    )
     for command in module.COMMANDS
 }
 _HELP_ARGS = frozenset({"-h", "-help", "--help"})

@@ -1,30 +1,22 @@
 """Docker checks against a real Docker engine, exec'ing in a container built offline from busybox.
 
-The engine is the one at /var/run/docker.sock when it answers; otherwise, as root, the fixture starts
-its own dockerd (data root, exec root and socket under a temporary directory, no bridge, no iptables
-rules) and stops it afterwards. The image is `docker import`ed from a tar holding a static busybox
-and its applet links, so nothing is pulled from a registry.
+The engine and the offline image come from tests/docker_engine.py (a private dockerd without a
+bridge when no engine answers at /var/run/docker.sock).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import tarfile
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.docker_engine import Engine, engine_socket, image_tar
 
 from proconsul.agent.checks.base import ProbeContext
-from proconsul.agent.checks.docker import DEFAULT_SOCKET, docker_probe
+from proconsul.agent.checks.docker import docker_probe
 from proconsul.agent.definitions import check_from_body
 
 from .conftest import AgentFactory, status_is, wait_for_check
@@ -32,94 +24,14 @@ from .conftest import AgentFactory, status_is, wait_for_check
 APPLETS = ("sh", "sleep", "echo", "cat", "true", "false", "head", "tr")
 
 
-@dataclass
-class Engine:
-    socket: str
-    container: str
-
-    def cli(self, *args: str) -> str:
-        env = {**os.environ, "DOCKER_HOST": f"unix://{self.socket}"}
-        out = subprocess.run(["docker", *args], env=env, capture_output=True, text=True, timeout=60)
-        if out.returncode != 0:
-            raise RuntimeError(f"docker {' '.join(args)} failed: {out.stderr.strip()}")
-        return out.stdout.strip()
-
-
-def _answers(path: str) -> bool:
-    """Whether a Docker engine answers its ping on the unix socket `path`."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(2)
-        try:
-            s.connect(path)
-            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-            return b" 200 " in s.recv(64).split(b"\r\n", 1)[0]
-        except OSError:
-            return False
-
-
-@contextlib.contextmanager
-def _own_dockerd(root: Path) -> Iterator[str]:
-    """Start dockerd, ready once it logs that its API listens; stopped (by PID) on exit."""
-    sock = root / "docker.sock"
-    argv = [
-        "dockerd", f"--data-root={root / 'data'}", f"--exec-root={root / 'exec'}",
-        f"--pidfile={root / 'pid'}", f"--host=unix://{sock}", "--bridge=none", "--iptables=false",
-        "--ip-forward=false", "--ip-masq=false", "--userland-proxy=false",
-    ]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    log: list[str] = []
-    try:
-        for line in proc.stderr:
-            log.append(line)
-            if "API listen on" in line:
-                break
-        else:
-            pytest.skip("dockerd could not start in this sandbox:\n" + "".join(log[-15:]))
-        drain = threading.Thread(target=log.extend, args=(proc.stderr,), daemon=True)
-        drain.start()
-        yield str(sock)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        proc.stderr.close()
-
-
-def _image_tar(root: Path) -> Path:
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.skip("busybox-static is not installed (the test image is built from it)")
-    rootfs = root / "rootfs"
-    (rootfs / "bin").mkdir(parents=True)
-    shutil.copy2(busybox, rootfs / "bin" / "busybox")
-    for applet in APPLETS:
-        (rootfs / "bin" / applet).symlink_to("busybox")
-    tar = root / "rootfs.tar"
-    with tarfile.open(tar, "w") as out:
-        out.add(rootfs, arcname=".")
-    return tar
-
-
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
-    if shutil.which("docker") is None:
-        pytest.skip("the docker command line is not installed (Debian package docker.io)")
     with tempfile.TemporaryDirectory(prefix="proconsul-docker-") as tmp, contextlib.ExitStack() as stack:
         root = Path(tmp)
-        if _answers(DEFAULT_SOCKET):
-            path = DEFAULT_SOCKET
-        elif shutil.which("dockerd") is None or os.geteuid() != 0:
-            pytest.skip("no Docker engine answers at /var/run/docker.sock and this test cannot start one")
-        else:
-            path = stack.enter_context(_own_dockerd(root))
+        path = stack.enter_context(engine_socket(root))
         name = f"proconsul-test-{uuid.uuid4().hex[:8]}"
         engine = Engine(path, "")
-        engine.cli("import", str(_image_tar(root)), f"{name}:1")
+        engine.cli("import", str(image_tar(root, APPLETS)), f"{name}:1")
         stack.callback(engine.cli, "rmi", "-f", f"{name}:1")
         engine.container = engine.cli(
             "run", "-d", "--network=none", f"--name={name}", f"{name}:1", "sleep", "3600"
