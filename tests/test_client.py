@@ -4,9 +4,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from tests.tls_material import make_certificate
 
-from proconsul.client import AgentUnreachable, ConsulClient, Response, parse_address
+from proconsul.client import AgentUnreachable, ConsulClient, Response, parse_address, tls_context_from_env
 from proconsul.errors import ClientError, ConfigError
+from proconsul.registrator.registries import open_registry
 
 Seen = list[tuple[web.Request, bytes]]
 
@@ -147,3 +149,50 @@ def test_response_index_and_json() -> None:
     assert (response.index, response.json()) == (12, {"a": 1})
     assert Response(200, {}, b"").json() is None
     assert Response(200, {"X-Consul-Index": "x"}, b"").index is None
+
+
+async def _https_leader(tmp_path: Path) -> tuple[web.AppRunner, str, Path]:
+    """A real HTTPS server answering /v1/status/leader, with its self-signed certificate."""
+    cert = make_certificate(tmp_path)
+    async def leader(request: web.Request) -> web.Response:
+        return web.json_response("127.0.0.1:8300")
+
+    app = web.Application()
+    app.router.add_get("/v1/status/leader", leader)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=cert.server_context())
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"127.0.0.1:{port}", cert.cert
+
+
+async def test_consul_cacert_is_trusted_for_https(tmp_path: Path) -> None:
+    runner, address, ca = await _https_leader(tmp_path)
+    try:
+        env = {"CONSUL_HTTP_ADDR": address, "CONSUL_HTTP_SSL": "true", "CONSUL_CACERT": str(ca)}
+        async with ConsulClient.from_env(env) as client:
+            assert (await client.get("/v1/status/leader")).json() == "127.0.0.1:8300"
+        async with ConsulClient.from_env({k: v for k, v in env.items() if k != "CONSUL_CACERT"}) as untrusted:
+            with pytest.raises(AgentUnreachable, match="failed to verify certificate"):
+                await untrusted.get("/v1/status/leader")
+    finally:
+        await runner.cleanup()
+
+
+def test_unreadable_tls_files_are_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Error loading TLS files"):
+        tls_context_from_env({"CONSUL_CACERT": str(tmp_path / "missing.pem")})
+    assert tls_context_from_env({}) is None
+
+
+async def test_registrator_consul_tls_uses_the_ca(tmp_path: Path) -> None:
+    runner, address, ca = await _https_leader(tmp_path)
+    try:
+        registry = open_registry(f"consul-tls://{address}", {"CONSUL_CACERT": str(ca)})
+        try:
+            await registry.ping()
+        finally:
+            await registry.close()
+    finally:
+        await runner.cleanup()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,26 @@ def decode_value(entry: Mapping[str, Any]) -> bytes:
     return base64.b64decode(value) if value else b""
 
 
+def tls_context_from_env(environ: Mapping[str, str]) -> ssl.SSLContext | None:
+    """The TLS settings Consul's clients read: CONSUL_CACERT, CONSUL_CLIENT_CERT/KEY and
+    CONSUL_HTTP_SSL_VERIFY; None when none is set (the system's defaults then apply).
+
+    Raises ConfigError when a named file cannot be loaded."""
+    ca, cert, key = (environ.get(n, "") for n in ("CONSUL_CACERT", "CONSUL_CLIENT_CERT", "CONSUL_CLIENT_KEY"))
+    verify = environ.get("CONSUL_HTTP_SSL_VERIFY", "").lower() not in ("0", "f", "false")
+    if not (ca or cert or not verify):
+        return None
+    try:
+        ctx = ssl.create_default_context(cafile=ca or None)
+        if cert:
+            ctx.load_cert_chain(cert, key or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"Error loading TLS files: {exc}") from None
+    if not verify:
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    return ctx
+
+
 class ConsulClient:
     """An aiohttp session bound to one agent; use it as an async context manager."""
 
@@ -83,10 +104,12 @@ class ConsulClient:
         token: str | None = None,
         datacenter: str | None = None,
         use_tls: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.base_url, self._socket = parse_address(address, use_tls=use_tls)
         self.token = token or None
         self.datacenter = datacenter or None
+        self._tls = tls
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
@@ -108,6 +131,7 @@ class ConsulClient:
             token=_resolve_token(environ, token, token_file),
             datacenter=datacenter,
             use_tls=use_tls,
+            tls=tls_context_from_env(environ),
         )
 
     async def __aenter__(self) -> Self:
@@ -125,7 +149,11 @@ class ConsulClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.UnixConnector(path=self._socket) if self._socket else None
+            connector: aiohttp.BaseConnector | None = None
+            if self._socket:
+                connector = aiohttp.UnixConnector(path=self._socket)
+            elif self._tls is not None:
+                connector = aiohttp.TCPConnector(ssl=self._tls)
             # No total timeout: a blocking query legitimately waits up to its `wait` (default 5m).
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
@@ -279,6 +307,8 @@ def _query(
 
 def _reason(exc: aiohttp.ClientError) -> str:
     """Go-like wording for a failed connection: `dial tcp 127.0.0.1:1: connect: connection refused`."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"tls: failed to verify certificate of {exc.host}:{exc.port}: {exc.certificate_error}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         errno = exc.os_error.errno
         detail = (os.strerror(errno) if errno else str(exc.os_error)).lower()

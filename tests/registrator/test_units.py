@@ -81,6 +81,12 @@ def test_cli_validation(argv: tuple[str, ...], code: int, message: str) -> None:
     assert (got, message in err) == (code, True), err
 
 
+def test_version_flag_prints_the_version() -> None:
+    out = io.BytesIO()
+    assert main(["registrator", "--version"], environ={}, stdout=out, stderr=io.BytesIO()) == 0
+    assert out.getvalue().decode().startswith("proconsul registrator v")
+
+
 async def test_serial_keeps_order_per_key_and_runs_keys_in_parallel() -> None:
     serial = _Serial()
     seen: list[str] = []

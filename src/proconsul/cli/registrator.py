@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 
+from proconsul import __version__
 from proconsul.cli.common import Command, Context
 from proconsul.cli.flags import Flag, Kind
 from proconsul.errors import ClientError, ConfigError
@@ -38,6 +39,7 @@ Usage: proconsul registrator [options] <registry URI>
 """
 
 _FLAGS: tuple[Flag, ...] = (
+    Flag("version", Kind.BOOL, False, "Print the version and exit"),
     Flag("ip", help="IP for ports mapped to the host"),
     Flag("internal", Kind.BOOL, False, "Use internal ports instead of published ones"),
     Flag("explicit", Kind.BOOL, False, "Only register containers which have SERVICE_NAME label set"),
@@ -142,6 +144,9 @@ async def _serve(uri: str, ctx: Context, opts: RegistratorOptions) -> int:
 
 
 def _registrator(ctx: Context) -> int:
+    if ctx.flags["version"]:
+        ctx.ui.info(f"proconsul registrator v{__version__}")
+        return 0
     if len(ctx.args) != 1:
         if ctx.args:
             ctx.ui.error(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 
-from proconsul.client import ConsulClient, quote_key
+from proconsul.client import ConsulClient, quote_key, tls_context_from_env
 from proconsul.errors import ClientError, ConfigError
 from proconsul.registrator.mapping import Service, agent_registration
 
@@ -184,7 +184,8 @@ def open_registry(uri: str, environ: Mapping[str, str], *, ttl: int = 0) -> Regi
     scheme, host, path = parts.scheme, parts.netloc, parts.path
     token = environ.get("CONSUL_HTTP_TOKEN") or None
     if scheme in ("consul", "consul-tls"):
-        client = ConsulClient(host or "127.0.0.1:8500", token=token, use_tls=scheme == "consul-tls")
+        tls = tls_context_from_env(environ) if scheme == "consul-tls" else None
+        client = ConsulClient(host or "127.0.0.1:8500", token=token, use_tls=scheme == "consul-tls", tls=tls)
         return ConsulRegistry(client)
     if scheme == "consul-unix":
         return ConsulRegistry(ConsulClient("unix://" + host + path, token=token))
