@@ -15,8 +15,7 @@ import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -25,6 +24,7 @@ from yarl import URL
 
 from proconsul.durations import format_duration
 from proconsul.errors import ClientError, ConfigError
+from proconsul.httpsession import LazySession
 
 __all__ = ["AgentUnreachable", "ConsulClient", "Response", "decode_value", "parse_address", "quote_key"]
 
@@ -94,7 +94,7 @@ def tls_context_from_env(environ: Mapping[str, str]) -> ssl.SSLContext | None:
     return ctx
 
 
-class ConsulClient:
+class ConsulClient(LazySession):
     """An aiohttp session bound to one agent; use it as an async context manager."""
 
     def __init__(
@@ -110,7 +110,6 @@ class ConsulClient:
         self.token = token or None
         self.datacenter = datacenter or None
         self._tls = tls
-        self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_env(
@@ -134,30 +133,12 @@ class ConsulClient:
             tls=tls_context_from_env(environ),
         )
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector: aiohttp.BaseConnector | None = None
-            if self._socket:
-                connector = aiohttp.UnixConnector(path=self._socket)
-            elif self._tls is not None:
-                connector = aiohttp.TCPConnector(ssl=self._tls)
-            # No total timeout: a blocking query legitimately waits up to its `wait` (default 5m).
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-        return self._session
+    def _connector(self) -> aiohttp.BaseConnector | None:
+        if self._socket:
+            return aiohttp.UnixConnector(path=self._socket)
+        if self._tls is not None:
+            return aiohttp.TCPConnector(ssl=self._tls)
+        return None
 
     async def request(
         self,

@@ -11,13 +11,13 @@ import asyncio
 import os.path
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 import orjson
 
 from proconsul.errors import ProconsulError
+from proconsul.httpsession import LazySession
 
 __all__ = ["DEFAULT_HOSTS", "DockerClient", "DockerUnavailable", "Event", "docker_host"]
 
@@ -62,7 +62,7 @@ def parse_event(raw: Mapping[str, Any]) -> Event | None:
     return Event(action, container_id, dict(actor.get("Attributes") or {}))
 
 
-class DockerClient:
+class DockerClient(LazySession):
     """An aiohttp session bound to one engine; use it as an async context manager."""
 
     def __init__(self, host: str) -> None:
@@ -74,27 +74,9 @@ class DockerClient:
             self._base = "http://" + host.split("://", 1)[1].rstrip("/")
         else:
             raise ValueError(f"unsupported DOCKER_HOST {host!r}: expected unix:// or tcp://")
-        self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.UnixConnector(path=self._socket) if self._socket else aiohttp.TCPConnector()
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-        return self._session
+    def _connector(self) -> aiohttp.BaseConnector | None:
+        return aiohttp.UnixConnector(path=self._socket) if self._socket else None
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """GET and decode JSON; None for 404. Raises DockerUnavailable."""
