@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -43,14 +44,21 @@ async def agent_ctx(tmp_path: Path) -> AsyncIterator[AgentContext]:
         yield ctx
 
 
-@pytest.fixture
-async def api(agent_ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    client = TestClient(TestServer(build_app(agent_ctx)))
+@contextlib.asynccontextmanager
+async def api_client(ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    """The agent's HTTP API, in process."""
+    client = TestClient(TestServer(build_app(ctx)))
     await client.start_server()
     try:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def api(agent_ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    async with api_client(agent_ctx) as client:
+        yield client
 
 
 class AgentProcess:

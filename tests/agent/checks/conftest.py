@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from tests.conftest import dev_config
 from tests.tls_material import Certificate, make_certificate
 
@@ -19,7 +18,6 @@ from proconsul.agent.checks.base import ProbeContext
 from proconsul.agent.checks.http import new_session
 from proconsul.agent.context import AgentContext
 from proconsul.agent.runner import running_agent
-from proconsul.api.server import build_app
 from proconsul.state.view import Record, node_topic
 from proconsul.state.watch import Deps, Versioned, blocking_query
 from proconsul.store.sqlite import open_sqlite
@@ -62,17 +60,6 @@ def make_agent(tmp_path: Path) -> AgentFactory:
             yield ctx
 
     return start
-
-
-@contextlib.asynccontextmanager
-async def api_client(ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    """The agent's HTTP API, in process."""
-    client = TestClient(TestServer(build_app(ctx)))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def wait_for_check(ctx: AgentContext, cid: str, predicate: Callable[[Record], bool]) -> Record:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
-from tests.conftest import NotifierSpy
+from tests.conftest import NotifierSpy, api_client
 
 from proconsul.agent.context import AgentContext
 from proconsul.agent.definitions import check_from_body, service_from_body
 from proconsul.state.view import node_topic
 
-from .conftest import AgentFactory, api_client, status_is, wait_for_check
+from .conftest import AgentFactory, status_is, wait_for_check
 
 ALIAS = "service:api-proxy"
 # every output change goes to the catalog at once here, so the tests can read the alias's output there

@@ -11,13 +11,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from tests.conftest import AgentProcess, free_port
+from tests.conftest import AgentProcess, api_client, free_port
 
 from proconsul.agent.checks.base import ProbeContext
 from proconsul.agent.checks.http import http_probe
 from proconsul.agent.checks.net import client_tls
 
-from .conftest import AgentFactory, Certificate, api_client, status_is, wait_for_check
+from .conftest import AgentFactory, Certificate, status_is, wait_for_check
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-from tests.conftest import free_port
+from tests.conftest import api_client, free_port
 
 from proconsul.agent.checks.base import CRITICAL, PASSING, WARNING, ProbeResult
 from proconsul.agent.checks.reaper import due_for_reaping
@@ -21,7 +21,7 @@ from proconsul.config import load_agent_config
 from proconsul.state.view import service_topic
 from proconsul.state.watch import Deps, Versioned, blocking_query
 
-from .conftest import AgentFactory, api_client, status_is, wait_for_check
+from .conftest import AgentFactory, status_is, wait_for_check
 
 # ---- thresholds (pure) ------------------------------------------------------------------------------
 P, W, C = ProbeResult(PASSING, "p"), ProbeResult(WARNING, "w"), ProbeResult(CRITICAL, "c")

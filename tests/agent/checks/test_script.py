@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
-from tests.conftest import AgentProcess
+from tests.conftest import AgentProcess, api_client
 
 from proconsul.agent.checks.base import ProbeContext
 from proconsul.agent.checks.script import LOCAL_DISABLED, REMOTE_DISABLED, script_probe
 from proconsul.agent.definitions import check_from_body
 from proconsul.errors import ConfigError
 
-from .conftest import AgentFactory, api_client, status_is, wait_for_check
+from .conftest import AgentFactory, status_is, wait_for_check
 
 
 def sh(script: str) -> dict[str, list[str]]:
