@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from proconsul.blocking import IndexTracker
 from proconsul.cli.common import Command, Context, help_text, http_command
 from proconsul.cli.flags import Flag, Kind, parse_bool
 from proconsul.client import ConsulClient, ParamValue, quote_key
@@ -228,7 +229,7 @@ def encode_go_json(value: Any, indent: int | None = None) -> str:
 class _Watch:
     def __init__(self, ctx: Context, client: ConsulClient, query: Query) -> None:
         self.ctx, self.client, self.query = ctx, client, query
-        self.index: int | None = None
+        self.tracker = IndexTracker()
         self.result: Any = None
         self.seen_event = ""  # the newest event handed on, so only newer ones are handed on next
         self.bucket = TokenBucket()
@@ -236,7 +237,7 @@ class _Watch:
     async def fetch(self) -> tuple[int, Any]:
         q = self.query
         accept = (404,) if q.missing_ok else ()
-        answer = await self.client.get(q.path, q.params, index=self.index or None, accept=accept)
+        answer = await self.client.get(q.path, q.params, index=self.tracker.index or None, accept=accept)
         body = answer.json() if answer.status == 200 else None
         result = q.shape(body)
         if q.kind == "event":
@@ -262,19 +263,17 @@ class _Watch:
                 self.ctx.ui.error(
                     f"Watch errored: type={self.query.kind} error={exc} retry={format_duration(retry)}"
                 )
-                self.index = None
+                self.tracker.reset()
                 await asyncio.sleep(retry)
                 continue
             failures = 0
-            index = max(index, 1)
-            if self.index is not None and index == self.index:
+            first = self.tracker.first
+            if not self.tracker.advance(index):
                 continue
-            first = self.index is None
-            self.index = 0 if self.index is not None and index < self.index else index
             if not first and result == self.result:
                 continue
             self.result = result
-            code = await handle(index, result)
+            code = await handle(max(index, 1), result)
             if code is not None:
                 return code
 
