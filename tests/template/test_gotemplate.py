@@ -282,7 +282,7 @@ def test_nginx_upstream_template_no_services() -> None:
 
 PARSE_ERRORS = [
     ("unclosed action", "a {{ .Name", "template: t:1: unclosed action"),
-    ("unclosed action multiline", "x\n{{ .Name \n", "template: t:2: unclosed action"),
+    ("unclosed action multiline", "x\n{{ .Name \n", "template: t:3: unclosed action"),
     ("unknown function", "{{nosuch 1}}", 'template: t:1: function "nosuch" not defined'),
     ("empty pipe after bar", "{{.Name | }}", "missing command after pipe"),
     ("non executable stage", "{{.Name | 1}}", "non executable command in pipeline stage 2"),
@@ -295,9 +295,10 @@ PARSE_ERRORS = [
     ("unclosed comment", "{{/* x", "unclosed comment"),
     ("comment not closed by delim", "{{/* x */ .A}}", "comment ends before closing delimiter"),
     ("unterminated string", '{{"abc}}', "unterminated quoted string"),
-    ("bad char", "{{.A # }}", "unrecognized character in action"),
+    ("bad char", "{{.A # }}", 'template: t:1: unexpected "#" in operand'),
+    ("bad field end", "{{.A$x}}", "template: t:1: bad character U+0024 '$'"),
+    ("control char", "{{.A \x01}}", "unrecognized character in action: U+0001"),
     ("unclosed paren", "{{(len .A}}", "unclosed left paren"),
-    ("nil command", "{{nil}}", "nil is not a command"),
     ("missing space", '{{print "a""b"}}', "unexpected"),
     ("variable scope", "{{with .A}}{{$v := 1}}{{end}}{{$v}}", 'undefined variable "$v"'),
     ("missing if condition", "{{if}}x{{end}}", "missing value for if"),
@@ -318,7 +319,7 @@ EXEC_ERRORS = [
     (
         "index out of range",
         "{{index .List 5}}",
-        'template: t:1: executing "t" at <index .List 5>: error calling index: index out of range: 5',
+        'template: t:1:2: executing "t" at <index .List 5>: error calling index: index out of range: 5',
     ),
     ("no such template", '{{template "nope"}}', 'template "nope" not defined'),
     (
@@ -334,14 +335,16 @@ EXEC_ERRORS = [
     ("bad lt", "{{lt true false}}", "invalid type for comparison"),
     ("len of int", "{{len 3}}", "len of type int"),
     ("range over string", '{{range "abc"}}{{end}}', "range can't iterate over abc"),
-    ("line number", "a\nb\n{{index .List 9}}", 'template: t:3: executing "t"'),
+    ("line number", "a\nb\n{{index .List 9}}", 'template: t:3:2: executing "t" at <index .List 9>'),
     (
         "in defined template",
         '{{define "D"}}\n{{.Nil.X}}{{end}}{{template "D" .}}',
-        'template: t:2: executing "D" at <.Nil.X>',
+        # a field chain is positioned at its second field, as in Go
+        'template: t:2:6: executing "D" at <.Nil.X>: nil pointer evaluating interface {}.X',
     ),
     ("call nil", "{{call .Nil}}", "error calling call: call of nil"),
     ("arg to constant", '{{"x" | .Name}}', "Name is not a method but has arguments"),
+    ("nil command", "{{nil}}", 'template: t:1:2: executing "t" at <nil>: nil is not a command'),
 ]
 
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import TemplateError
-from .fmt import NO_VALUE, fmt_value, sorted_keys, type_name, unwrap
-from .funcs import is_function, truth
+from .fmt import NO_VALUE, fmt_value, go_quote, sorted_keys, type_name, unwrap
+from .funcs import and_, is_function, or_, truth
 from .nodes import (
     ActionNode,
     BranchNode,
@@ -25,6 +25,7 @@ from .nodes import (
     Node,
     PipeNode,
     RangeNode,
+    Source,
     TemplateNode,
     TextNode,
     VariableNode,
@@ -46,15 +47,17 @@ class _Continue(Exception):
 class _State:
     def __init__(
         self,
-        parse_name: str,
+        source: Source,
         name: str,
         trees: Mapping[str, ListNode],
         funcs: Mapping[str, Callable[..., Any]],
+        missing_key_error: bool,
     ) -> None:
-        self.parse_name = parse_name
+        self.source = source
         self.name = name
         self.trees = trees
         self.funcs = funcs
+        self.missing_key_error = missing_key_error
         self.out: list[str] = []
         self.vars: list[tuple[str, Any]] = []
         self.node: Node | None = None
@@ -62,10 +65,11 @@ class _State:
 
     # -- errors and variables -------------------------------------------------------
     def error(self, msg: str) -> TemplateError:
+        """Go's state.errorf: the location and text of the node being evaluated."""
         node = self.node
         if node is None:
-            return TemplateError(f'template: {self.name}: executing "{self.name}": {msg}')
-        where = f"{self.parse_name}:{node.line}"
+            return TemplateError(f"template: {self.name}: {msg}")
+        where = self.source.location(node.pos)
         return TemplateError(f'template: {where}: executing "{self.name}" at <{node}>: {msg}')
 
     def lookup(self, name: str) -> Any:
@@ -95,6 +99,7 @@ class _State:
         elif isinstance(node, ActionNode):
             value = self.pipeline(dot, node.pipe)
             if not node.pipe.decl:
+                self.node = node
                 self.out.append(self.printable(value))
         elif isinstance(node, RangeNode):
             self.walk_range(dot, node)
@@ -163,19 +168,21 @@ class _State:
     def walk_template(self, dot: Any, node: TemplateNode) -> None:
         tree = self.trees.get(node.name)
         if tree is None:
-            raise self.error(f'template "{node.name}" not defined')
-        new_dot = NO_VALUE if node.pipe is None else self.pipeline(dot, node.pipe)
+            raise self.error(f"template {go_quote(node.name)} not defined")
         if self.depth >= MAX_DEPTH:
             raise self.error(f"exceeded maximum template depth ({MAX_DEPTH})")
-        saved = (self.name, self.vars, self.depth)
+        new_dot = NO_VALUE if node.pipe is None else self.pipeline(dot, node.pipe)
+        saved = (self.name, self.vars, self.depth, self.source)
         self.name, self.vars, self.depth = node.name, [("$", new_dot)], self.depth + 1
+        self.source = tree.source or self.source
         try:
             self.walk(new_dot, tree)
         finally:
-            self.name, self.vars, self.depth = saved
+            self.name, self.vars, self.depth, self.source = saved
 
     # -- expressions -------------------------------------------------------------------------
     def pipeline(self, dot: Any, pipe: PipeNode, declare: bool = True) -> Any:
+        self.node = pipe
         value: Any = _MISSING
         for cmd in pipe.cmds:
             value = self.command(dot, cmd, value)
@@ -188,24 +195,32 @@ class _State:
         return value
 
     def command(self, dot: Any, cmd: CommandNode, final: Any) -> Any:
-        self.node = cmd
         first = cmd.args[0]
         if isinstance(first, FieldNode):
+            self.node = first
             return self.field_chain(dot, dot, first, first.idents, cmd.args[1:], final)
         if isinstance(first, ChainNode):
-            receiver = self.arg(dot, first.node)
+            self.node = first
             if first.node.__class__ is NilNode:
                 raise self.error(f"indirection through explicit nil in {first}")
+            receiver = self.arg(dot, first.node)
             return self.field_chain(dot, receiver, first, first.fields, cmd.args[1:], final)
         if isinstance(first, IdentifierNode):
             return self.function(dot, first, cmd, cmd.args[1:], final)
+        if isinstance(first, PipeNode):
+            self.not_a_function(cmd.args, final)
+            return self.pipeline(dot, first, declare=False)
         if isinstance(first, VariableNode):
+            self.node = first
             value = self.lookup(first.idents[0])
             if len(first.idents) == 1:
                 self.not_a_function(cmd.args, final)
                 return value
             return self.field_chain(dot, value, first, first.idents[1:], cmd.args[1:], final)
+        self.node = first
         self.not_a_function(cmd.args, final)
+        if isinstance(first, NilNode):
+            raise self.error("nil is not a command")
         return self.arg(dot, first)
 
     def not_a_function(self, args: list[Node], final: Any) -> None:
@@ -232,6 +247,8 @@ class _State:
         if isinstance(node, IdentifierNode):
             return self.function(dot, node, node, [], _MISSING)
         if isinstance(node, ChainNode):
+            if node.node.__class__ is NilNode:
+                raise self.error(f"indirection through explicit nil in {node}")
             receiver = self.arg(dot, node.node)
             return self.field_chain(dot, receiver, node, node.fields, [], _MISSING)
         raise self.error(f"can't handle {node} as an argument")
@@ -246,14 +263,18 @@ class _State:
     def field(self, dot: Any, node: Node, name: str, receiver: Any, args: list[Node], final: Any) -> Any:
         has_args = bool(args) or final is not _MISSING
         if receiver is NO_VALUE:
+            if self.missing_key_error:
+                raise self.error(f"nil data; no entry for key {go_quote(name)}")
             return NO_VALUE
-        self.node = node
         if receiver is None:
             raise self.error(f"nil pointer evaluating interface {{}}.{name}")
         if isinstance(receiver, Mapping):
             if has_args:
                 raise self.error(f"{name} is not a method but has arguments")
-            return receiver.get(name, NO_VALUE)
+            value = receiver.get(name, NO_VALUE)
+            if value is NO_VALUE and self.missing_key_error:
+                raise self.error(f"map has no entry for key {go_quote(name)}")
+            return value
         attr = getattr(receiver, name, _MISSING) if not name.startswith("_") else _MISSING
         if attr is _MISSING:
             raise self.error(f"can't evaluate field {name} in type {type_name(receiver)}")
@@ -276,10 +297,11 @@ class _State:
             raise self.error(f"error calling {name}: {exc}") from exc
 
     def function(self, dot: Any, ident: IdentifierNode, at: Node, args: list[Node], final: Any) -> Any:
+        self.node = ident
         fn = self.funcs.get(ident.name)
         if fn is None:
-            raise self.error(f'"{ident.name}" is not a defined function')
-        if ident.name in ("and", "or") and getattr(fn, "__module__", "").endswith(".funcs"):
+            raise self.error(f"{go_quote(ident.name)} is not a defined function")
+        if fn is and_ or fn is or_:
             return self.short_circuit(dot, ident.name, at, args, final)
         values = [unwrap(self.arg(dot, a)) for a in args]
         if final is not _MISSING:
@@ -289,7 +311,6 @@ class _State:
 
     def short_circuit(self, dot: Any, name: str, at: Node, args: list[Node], final: Any) -> Any:
         if not args and final is _MISSING:
-            self.node = at
             raise self.error(f"wrong number of args for {name}: want at least 1 got 0")
         value: Any = None
         for a in args:
@@ -309,12 +330,14 @@ def render(
     data: Any,
     funcs: Mapping[str, Callable[..., Any]],
     parse_name: str | None = None,
+    missing_key_error: bool = False,
 ) -> str:
     """Execute template ``name`` from ``trees`` with ``data`` as dot and return the output."""
-    state = _State(parse_name or name, name, trees, funcs)
     tree = trees.get(name)
     if tree is None:
-        raise TemplateError(f'template: {name}: "{name}" is an incomplete or empty template')
+        raise TemplateError(f"template: {name}: {go_quote(name)} is an incomplete or empty template")
+    source = tree.source or Source(parse_name or name, "")
+    state = _State(source, name, trees, funcs, missing_key_error)
     dot = NO_VALUE if data is None else data
     state.vars.append(("$", dot))
     try:

@@ -1,4 +1,4 @@
-"""Parse tree node types."""
+"""Parse tree node types; ``str()`` of a node is Go's ``Node.String()``, used in error contexts."""
 
 from __future__ import annotations
 
@@ -6,14 +6,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The text a tree was parsed from, for turning node positions into line:column."""
+
+    parse_name: str
+    text: str
+
+    def location(self, pos: int) -> str:
+        """Go's ErrorContext location: NAME:LINE:COL, COL being the byte offset within the line."""
+        before = self.text[:pos]
+        nl = before.rfind("\n")
+        col = len(before.encode()) if nl < 0 else len(before[nl + 1 :].encode())
+        return f"{self.parse_name}:{before.count(chr(10)) + 1}:{col}"
+
+
 @dataclass
 class Node:
-    line: int
+    pos: int
 
 
 @dataclass
 class TextNode(Node):
     text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -97,11 +115,18 @@ class PipeNode(Node):
 @dataclass
 class ListNode(Node):
     nodes: list[Node] = field(default_factory=list)
+    source: Source | None = None  # set on the root of each template's tree
+
+    def __str__(self) -> str:
+        return "".join(str(n) for n in self.nodes)
 
 
 @dataclass
 class ActionNode(Node):
     pipe: PipeNode
+
+    def __str__(self) -> str:
+        return f"{{{{{self.pipe}}}}}"
 
 
 @dataclass
@@ -110,17 +135,23 @@ class BranchNode(Node):
     body: ListNode
     else_body: ListNode | None
 
+    keyword = ""
+
+    def __str__(self) -> str:
+        tail = f"{{{{else}}}}{self.else_body}" if self.else_body is not None else ""
+        return f"{{{{{self.keyword} {self.pipe}}}}}{self.body}{tail}{{{{end}}}}"
+
 
 class IfNode(BranchNode):
-    pass
+    keyword = "if"
 
 
 class RangeNode(BranchNode):
-    pass
+    keyword = "range"
 
 
 class WithNode(BranchNode):
-    pass
+    keyword = "with"
 
 
 @dataclass
@@ -128,12 +159,20 @@ class TemplateNode(Node):
     name: str
     pipe: PipeNode | None
 
+    def __str__(self) -> str:
+        quoted = '"' + self.name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if self.pipe is None:
+            return f"{{{{template {quoted}}}}}"
+        return f"{{{{template {quoted} {self.pipe}}}}}"
+
 
 @dataclass
 class BreakNode(Node):
-    pass
+    def __str__(self) -> str:
+        return "{{break}}"
 
 
 @dataclass
 class ContinueNode(Node):
-    pass
+    def __str__(self) -> str:
+        return "{{continue}}"

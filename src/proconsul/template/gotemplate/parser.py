@@ -6,7 +6,8 @@ import ast
 from collections.abc import Iterable
 
 from .errors import TemplateError
-from .lexer import T, Token, lex
+from .fmt import go_quote
+from .lexer import LEFT, RIGHT, T, Token, lex
 from .nodes import (
     ActionNode,
     BranchNode,
@@ -24,20 +25,27 @@ from .nodes import (
     Node,
     PipeNode,
     RangeNode,
+    Source,
     TemplateNode,
     TextNode,
     VariableNode,
     WithNode,
 )
 
-_OPERAND_END = (T.RIGHT, T.RPAREN, T.PIPE)
+_OPERAND_START = frozenset(
+    {T.BOOL, T.CHAR, T.DOT, T.FIELD, T.IDENT, T.NUMBER, T.NIL, T.RAW, T.STRING, T.VARIABLE, T.LPAREN}
+)
 
 
 class Parser:
-    def __init__(self, name: str, text: str, funcs: Iterable[str]) -> None:
+    def __init__(
+        self, name: str, text: str, funcs: Iterable[str], delims: tuple[str, str] = (LEFT, RIGHT)
+    ) -> None:
         self.name = name
-        self.tokens = lex(name, text)
+        self.source = Source(name, text)
+        self.tokens = lex(name, text, delims)
         self.i = 0
+        self.action_line = 0
         self.funcs = set(funcs)
         self.vars: list[str] = ["$"]
         self.range_depth = 0
@@ -50,6 +58,8 @@ class Parser:
 
     def next(self) -> Token:
         tok = self.tokens[self.i]
+        if tok.typ is T.ERROR:
+            raise self.fail(tok.val, tok)
         self.i += 1
         return tok
 
@@ -71,16 +81,41 @@ class Parser:
     def expect(self, typ: T, context: str) -> Token:
         tok = self.next_non_space()
         if tok.typ is not typ:
-            raise self.fail(f"unexpected {self.describe(tok)} in {context}", tok)
+            raise self.unexpected(tok, context)
+        return tok
+
+    def unexpected(self, tok: Token, context: str) -> TemplateError:
+        """Go's Tree.unexpected: a lexing error names the line its action started on."""
+        if tok.typ is T.ERROR:
+            msg = tok.val
+            if self.action_line and self.action_line != tok.line:
+                extra = f" in action started at {self.name}:{self.action_line}"
+                msg += extra[len(" in action") :] if msg.endswith(" action") else extra
+            return self.fail(msg, tok)
+        return self.fail(f"unexpected {self.describe(tok)} in {context}", tok)
+
+    def peek_checked(self) -> Token:
+        """Peek at the next non-space token, reporting a lexing error there as Go's pipeline does."""
+        j = self.i
+        while self.tokens[j].typ is T.SPACE:
+            j += 1
+        tok = self.tokens[j]
+        if tok.typ is T.ERROR:
+            raise self.unexpected(tok, "")
         return tok
 
     @staticmethod
     def describe(tok: Token) -> str:
+        """Go's item.String()."""
         if tok.typ is T.EOF:
             return "EOF"
-        if tok.typ is T.RIGHT:
-            return '"}}"'
-        return f"<{tok.val}>" if tok.typ is not T.KEYWORD else f"{{{{{tok.val}}}}}"
+        if tok.typ is T.ERROR:
+            return tok.val
+        if tok.typ in (T.KEYWORD, T.NIL, T.DOT):
+            return f"<{tok.val}>"
+        if len(tok.val.encode()) > 10:
+            return go_quote(tok.val[:10]) + "..."
+        return go_quote(tok.val)
 
     # -- lists and control structures -------------------------------------------
     def parse(self) -> dict[str, ListNode]:
@@ -88,11 +123,12 @@ class Parser:
         if term != "EOF":
             raise self.fail(f"unexpected {{{{{term}}}}}", tok)
         if self.name not in self.trees or root.nodes:
+            root.source = self.source
             self.trees[self.name] = root
         return self.trees
 
     def item_list(self, top: bool = False) -> tuple[ListNode, str, Token]:
-        lst = ListNode(self.peek().line)
+        lst = ListNode(self.peek_non_space().pos)
         while True:
             tok = self.next()
             if tok.typ is T.EOF:
@@ -100,43 +136,50 @@ class Parser:
                     raise self.fail("unexpected EOF", tok)
                 return lst, "EOF", tok
             if tok.typ is T.TEXT:
-                lst.nodes.append(TextNode(tok.line, tok.val))
+                lst.nodes.append(TextNode(tok.pos, tok.val))
                 continue
             # tok is a left delimiter
-            kw = self.peek_non_space()
+            self.action_line = tok.line
+            kw = self.peek_checked()
             if kw.typ is T.KEYWORD:
                 self.next_non_space()
                 if kw.val in ("end", "else"):
                     if kw.val == "end":
                         self.expect(T.RIGHT, "end")
+                    elif self.peek_non_space().val not in ("if", "with"):
+                        self.expect(T.RIGHT, "else")
+                    self.action_line = 0
                     return lst, kw.val, kw
                 node = self.control(kw, top)
                 if node is not None:
                     lst.nodes.append(node)
             else:
-                lst.nodes.append(ActionNode(tok.line, self.pipeline("command", T.RIGHT)))
+                lst.nodes.append(ActionNode(kw.pos, self.pipeline("command", T.RIGHT)))
+            self.action_line = 0
 
     def control(self, kw: Token, top: bool) -> Node | None:
         word = kw.val
         if word in ("if", "with", "range"):
-            return self.branch(word, kw)
+            return self.branch(word)
         if word in ("break", "continue"):
+            tok = self.next_non_space()
+            if tok.typ is not T.RIGHT:
+                raise self.unexpected(tok, f"{{{{{word}}}}}")
             if self.range_depth == 0:
                 raise self.fail(f"{{{{{word}}}}} outside {{{{range}}}}", kw)
-            self.expect(T.RIGHT, word)
-            return BreakNode(kw.line) if word == "break" else ContinueNode(kw.line)
+            return BreakNode(kw.pos) if word == "break" else ContinueNode(kw.pos)
         if word == "template":
-            name = self.template_name(word)
+            name, name_tok = self.template_name("template clause")
             tpipe: PipeNode | None = None
             if self.peek_non_space().typ is not T.RIGHT:
                 tpipe = self.pipeline("template clause", T.RIGHT)
             else:
                 self.next_non_space()
-            return TemplateNode(kw.line, name, tpipe)
+            return TemplateNode(name_tok.pos, name, tpipe)
         if word in ("define", "block"):
             if word == "define" and not top:
-                raise self.fail("unexpected <define> in command", kw)
-            name = self.template_name(word)
+                raise self.fail("unexpected <define> in input", kw)
+            name, name_tok = self.template_name(f"{word} clause")
             pipe: PipeNode | None = None
             if word == "block":
                 pipe = self.pipeline("block clause", T.RIGHT)
@@ -147,20 +190,21 @@ class Parser:
             body, term, tok = self.item_list()
             self.vars, self.range_depth = saved_vars, saved_depth
             if term != "end":
-                raise self.fail(f"unexpected {{{{{term}}}}} in {word}", tok)
+                raise self.fail(f"unexpected {{{{{term}}}}} in {word} clause", tok)
+            body.source = self.source
             self.trees[name] = body
-            return TemplateNode(kw.line, name, pipe) if word == "block" else None
+            return TemplateNode(name_tok.pos, name, pipe) if word == "block" else None
         raise self.fail(f"unexpected {kw.val}", kw)
 
-    def template_name(self, context: str) -> str:
+    def template_name(self, context: str) -> tuple[str, Token]:
         tok = self.next_non_space()
         if tok.typ not in (T.STRING, T.RAW):
-            raise self.fail(f"unexpected {self.describe(tok)} in {context} clause", tok)
+            raise self.unexpected(tok, context)
         value = self.unquote(tok)
         assert isinstance(value, str)
-        return value
+        return value, tok
 
-    def branch(self, word: str, kw: Token) -> BranchNode:
+    def branch(self, word: str) -> BranchNode:
         mark = len(self.vars)
         pipe = self.pipeline(word, T.RIGHT)
         if word == "range":
@@ -174,127 +218,138 @@ class Parser:
             if word in ("if", "with") and nxt.typ is T.KEYWORD and nxt.val == word:
                 self.next_non_space()
                 # "else if" / "else with" is a nested branch sharing the same {{end}}
-                else_body = ListNode(nxt.line, [self.branch(word, nxt)])
+                else_body = ListNode(tok.pos, [self.branch(word)])
             else:
-                self.expect(T.RIGHT, "else")
+                if nxt.typ is T.KEYWORD and nxt.val in ("if", "with"):
+                    raise self.unexpected(nxt, "input")
                 else_body, term, tok = self.item_list()
                 if term != "end":
                     raise self.fail("expected end; found {{else}}", tok)
         del self.vars[mark:]
         cls = {"if": IfNode, "with": WithNode, "range": RangeNode}[word]
-        return cls(kw.line, pipe, body, else_body)
+        return cls(pipe.pos, pipe, body, else_body)
 
     # -- pipelines -------------------------------------------------------------------
-    def pipeline(self, context: str, end: T) -> PipeNode:
-        start = self.peek_non_space()
+    def declarations(self, context: str) -> tuple[list[VariableNode], bool]:
         decl: list[VariableNode] = []
         is_assign = False
-        j = self.i
-        names: list[Token] = []
         while True:
-            while self.tokens[j].typ is T.SPACE:
-                j += 1
-            if self.tokens[j].typ is not T.VARIABLE:
-                break
-            names.append(self.tokens[j])
-            j += 1
-            while self.tokens[j].typ is T.SPACE:
-                j += 1
-            op = self.tokens[j].typ
-            if op is T.COMMA and context == "range" and len(names) == 1:
-                j += 1
-                continue
+            v = self.peek_non_space()
+            if v.typ is not T.VARIABLE:
+                return decl, is_assign
+            k = self.i
+            while self.tokens[k].typ is T.SPACE:
+                k += 1
+            k += 1
+            while self.tokens[k].typ is T.SPACE:
+                k += 1
+            op = self.tokens[k].typ
             if op in (T.DECLARE, T.ASSIGN):
                 is_assign = op is T.ASSIGN
-                self.i = j + 1
-                for n in names:
-                    if is_assign and n.val not in self.vars:
-                        raise self.fail(f'undefined variable "{n.val}"', n)
-                    decl.append(VariableNode(n.line, [n.val]))
-            elif op is T.COMMA:
-                raise self.fail(f"too many declarations in {context}", names[0])
-            break
+                self.i = k + 1
+                decl.append(VariableNode(v.pos, [v.val]))
+                self.vars.append(v.val)
+                return decl, is_assign
+            if op is not T.COMMA:
+                return decl, is_assign
+            self.i = k + 1
+            decl.append(VariableNode(v.pos, [v.val]))
+            self.vars.append(v.val)
+            if context == "range" and len(decl) < 2:
+                if self.peek_non_space().typ in (T.VARIABLE, T.RIGHT, T.RPAREN):
+                    continue
+                raise self.fail("range can only initialize variables", v)
+            raise self.fail(f"too many declarations in {context}", v)
+
+    def pipeline(self, context: str, end: T) -> PipeNode:
+        start = self.peek_checked()
+        decl, is_assign = self.declarations(context)
         cmds: list[CommandNode] = []
         while True:
-            tok = self.peek_non_space()
+            tok = self.peek_checked()
             if tok.typ is end:
                 self.next_non_space()
                 break
-            if tok.typ in (T.RIGHT, T.RPAREN, T.EOF):
-                raise self.fail(f"unexpected {self.describe(tok)} in {context}", tok)
-            cmds.append(self.command(context))
-            sep = self.peek_non_space()
-            if sep.typ is T.PIPE:
-                self.next_non_space()
-                if self.peek_non_space().typ in (T.RIGHT, T.RPAREN):
-                    raise self.fail("missing command after pipe", sep)
+            if tok.typ in _OPERAND_START:
+                cmds.append(self.command())
+                continue
+            self.next_non_space()
+            raise self.unexpected(tok, context)
         if not cmds:
             raise self.fail(f"missing value for {context}", start)
         for k, cmd in enumerate(cmds[1:], start=2):
-            if isinstance(cmd.args[0], (ConstNode, DotNode, NilNode, PipeNode)):
+            if isinstance(cmd.args[0], (ConstNode, DotNode, NilNode)):
                 raise self.fail(f"non executable command in pipeline stage {k}", start)
-        for v in decl:
-            if not is_assign:
-                self.vars.append(v.idents[0])
-        return PipeNode(start.line, decl, is_assign, cmds)
+        return PipeNode(start.pos, decl, is_assign, cmds)
 
-    def command(self, context: str) -> CommandNode:
-        args: list[Node] = []
-        line = self.peek_non_space().line
+    def command(self) -> CommandNode:
+        cmd = CommandNode(self.peek_non_space().pos, [])
         while True:
-            tok = self.peek_non_space()
-            if tok.typ in _OPERAND_END or tok.typ is T.EOF:
-                break
-            args.append(self.operand(context))
-            after = self.peek()
-            if after.typ not in (T.SPACE, *_OPERAND_END):
-                raise self.fail(f"unexpected {self.describe(after)} in operand", after)
-        if not args:
+            self.peek_non_space()
+            operand = self.operand()
+            if operand is not None:
+                cmd.args.append(operand)
+            tok = self.next()
+            if tok.typ is T.SPACE:
+                continue
+            if tok.typ in (T.RIGHT, T.RPAREN):
+                self.i -= 1
+            elif tok.typ is T.PIPE:
+                if self.peek_non_space().typ in (T.RIGHT, T.RPAREN):
+                    raise self.fail("missing command after pipe", tok)
+            else:
+                raise self.fail(f"unexpected {self.describe(tok)} in operand", tok)
+            break
+        if not cmd.args:
             raise self.fail("empty command", self.peek())
-        if isinstance(args[0], NilNode):
-            raise self.fail("nil is not a command")
-        return CommandNode(line, args)
+        return cmd
 
-    def operand(self, context: str) -> Node:
-        node = self.term(context)
+    def operand(self) -> Node | None:
+        node = self.term()
+        if node is None or self.peek().typ is not T.FIELD:
+            return node
+        chain_pos = self.peek().pos
         fields: list[str] = []
         while self.peek().typ is T.FIELD:
             fields.append(self.next().val[1:])
-        if not fields:
-            return node
-        if isinstance(node, FieldNode | VariableNode):
-            node.idents.extend(fields)
-            return node
-        if isinstance(node, ConstNode | NilNode):
-            raise self.fail(f"unexpected . after term {str(node)!r}")
-        return ChainNode(node.line, node, fields)
+        # as in Go, a field chain .A.B is positioned at its second field
+        if isinstance(node, FieldNode):
+            return FieldNode(chain_pos, node.idents + fields)
+        if isinstance(node, VariableNode):
+            return VariableNode(chain_pos, node.idents + fields)
+        if isinstance(node, ConstNode | NilNode | DotNode):
+            raise self.fail(f"unexpected . after term {go_quote(str(node))}")
+        return ChainNode(chain_pos, node, fields)
 
-    def term(self, context: str) -> Node:
+    def term(self) -> Node | None:
         tok = self.next_non_space()
         typ = tok.typ
         if typ is T.IDENT:
             if tok.val not in self.funcs:
-                raise self.fail(f'function "{tok.val}" not defined', tok)
-            return IdentifierNode(tok.line, tok.val)
+                raise self.fail(f"function {go_quote(tok.val)} not defined", tok)
+            return IdentifierNode(tok.pos, tok.val)
         if typ is T.DOT:
-            return DotNode(tok.line)
+            return DotNode(tok.pos)
         if typ is T.NIL:
-            return NilNode(tok.line)
+            return NilNode(tok.pos)
         if typ is T.VARIABLE:
             if tok.val not in self.vars:
-                raise self.fail(f'undefined variable "{tok.val}"', tok)
-            return VariableNode(tok.line, [tok.val])
+                raise self.fail(f"undefined variable {go_quote(tok.val)}", tok)
+            return VariableNode(tok.pos, [tok.val])
         if typ is T.FIELD:
-            return FieldNode(tok.line, [tok.val[1:]])
+            return FieldNode(tok.pos, [tok.val[1:]])
         if typ is T.BOOL:
-            return ConstNode(tok.line, tok.val == "true", tok.val)
-        if typ is T.NUMBER:
-            return ConstNode(tok.line, self.number(tok), tok.val)
-        if typ in (T.STRING, T.RAW, T.CHAR):
-            return ConstNode(tok.line, self.unquote(tok), tok.val)
+            return ConstNode(tok.pos, tok.val == "true", tok.val)
+        if typ in (T.NUMBER, T.CHAR):
+            value = self.unquote(tok) if typ is T.CHAR else self.number(tok)
+            return ConstNode(tok.pos, value, tok.val)
+        if typ in (T.STRING, T.RAW):
+            return ConstNode(tok.pos, self.unquote(tok), tok.val)
         if typ is T.LPAREN:
-            return self.pipeline("parenthesized pipeline", T.RPAREN)
-        raise self.fail(f"unexpected {self.describe(tok)} in {context}", tok)
+            pipe = self.pipeline("parenthesized pipeline", T.RPAREN)
+            return pipe
+        self.i -= 1
+        return None
 
     def number(self, tok: Token) -> int | float:
         text = tok.val
@@ -325,6 +380,8 @@ class Parser:
         return value
 
 
-def parse(name: str, text: str, funcs: Iterable[str]) -> dict[str, ListNode]:
+def parse(
+    name: str, text: str, funcs: Iterable[str], delims: tuple[str, str] = (LEFT, RIGHT)
+) -> dict[str, ListNode]:
     """Parse a template and every template it defines; returns name -> tree."""
-    return Parser(name, text, funcs).parse()
+    return Parser(name, text, funcs, delims).parse()
