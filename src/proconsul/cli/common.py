@@ -80,6 +80,7 @@ class Command:
     flags: tuple[Flag, ...] = ()
     run: RunFunc | None = None
     http: bool = True
+    flag_error_status: int = 1  # consul-template exits 13 on a flag it cannot parse
 
     @property
     def all_flags(self) -> tuple[Flag, ...]:

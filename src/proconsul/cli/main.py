@@ -25,6 +25,7 @@ from proconsul.cli import (
     registrator,
     reload,
     services,
+    template,
     version,
     watch,
 )
@@ -48,6 +49,7 @@ COMMANDS: dict[str, Command] = {
         registrator,
         reload,
         services,
+        template,
         version,
         watch,
     )
@@ -125,7 +127,7 @@ def main(
         flags = parse(command.all_flags, rest)
     except ConfigError as exc:
         ui.error(f"{exc}\n\n{help_text(command)}")
-        return 1
+        return command.flag_error_status
     ctx = Context(ui, flags, rest, environ if environ is not None else os.environ)
     if stdin is not None:
         ctx.stdin = stdin
