@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from proconsul.template.commands import OUTPUT_LIMIT, CommandResult, consul_env, run_command
+from proconsul.template.commands import OUTPUT_LIMIT, CommandResult, command_argv, consul_env, run_command
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
@@ -52,9 +52,21 @@ async def test_exec_form_runs_without_a_shell() -> None:
 
 
 async def test_command_not_found() -> None:
-    via_shell = await run_command("no-such-command-proconsul", timeout=10, env=ENV)
+    via_shell = await run_command("no-such-command-proconsul && true", timeout=10, env=ENV)
     assert via_shell.exit_code == 127
     assert "not found" in via_shell.output
+
+    simple = await run_command("no-such-command-proconsul --flag", timeout=10, env=ENV)
+    assert simple.exit_code == 127
+    assert "no-such-command-proconsul" in simple.output
+
+
+async def test_a_simple_command_runs_without_a_shell_and_gets_signals_itself() -> None:
+    assert command_argv("nginx -s reload") == ["nginx", "-s", "reload"]
+    assert command_argv("sh '/path with space/x.sh'") == ["sh", "/path with space/x.sh"]
+    assert command_argv("nginx -t && nginx -s reload") == ["sh", "-c", "nginx -t && nginx -s reload"]
+    assert command_argv("FOO=1 run") == ["sh", "-c", "FOO=1 run"]
+    assert command_argv("echo $HOME") == ["sh", "-c", "echo $HOME"]
 
     direct = await run_command(["/nonexistent/proconsul-cmd", "x"], timeout=10, env=ENV)
     assert direct.exit_code == 127

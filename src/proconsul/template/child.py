@@ -128,8 +128,9 @@ class Child:
                 )
                 self._signal(signal.SIGKILL)
                 await proc.wait()
+        if proc is not None:
             # Whatever it started in its process group and left behind (a shell's background jobs
-            # ignore SIGINT, for one) goes with it.
+            # ignore SIGINT, for one) goes with it, also when the child itself died first.
             self._signal(signal.SIGKILL)
         if self._watcher is not None:
             await self._watcher

@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
+import shlex
 import signal
 import subprocess
 import time
@@ -19,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
+_SHELL_SYNTAX = re.compile(r"[;&|<>()$`*?\[\]{}~!#\n\\]|^\s*\w+=")
 
 OUTPUT_LIMIT = 4096
 """Bytes of combined output kept (the tail: errors are usually printed last)."""
@@ -51,10 +54,17 @@ class CommandResult:
 
 
 def command_argv(command: str | Sequence[str]) -> list[str]:
-    """The argv a command runs as: ``sh -c`` for a string, the sequence itself otherwise."""
+    """The argv a command runs as: a list as it is; a string through ``sh -c``.
+
+    A string that is one simple command (no shell syntax beyond quoting) is split and run
+    directly: the result is the same, and signals sent to it (`-exec`'s reload signal) reach
+    the program rather than a shell that would die of them."""
     if isinstance(command, str):
         if not command.strip():
             raise ValueError("empty command")
+        if not _SHELL_SYNTAX.search(command):
+            with contextlib.suppress(ValueError):
+                return shlex.split(command)
         return ["sh", "-c", command]
     argv = [str(part) for part in command]
     if not argv:
