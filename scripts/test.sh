@@ -15,6 +15,7 @@ command -v wrk >/dev/null || need_apt+=(wrk)
 command -v dockerd >/dev/null || need_apt+=(docker.io)  # Docker health checks run against a real engine
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)  # its test image, built offline
 command -v patroni >/dev/null || need_apt+=(patroni)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)  # the shipped HAProxy template is checked with haproxy -c
 dpkg -s python3-consul >/dev/null 2>&1 || need_apt+=(python3-consul)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -134,11 +134,11 @@ class ConsulClient(LazySession):
         )
 
     def _connector(self) -> aiohttp.BaseConnector | None:
+        # no connection limit: every blocking query holds a connection for up to its wait time,
+        # and a template watching hundreds of services must not queue its queries behind them
         if self._socket:
-            return aiohttp.UnixConnector(path=self._socket)
-        if self._tls is not None:
-            return aiohttp.TCPConnector(ssl=self._tls)
-        return None
+            return aiohttp.UnixConnector(path=self._socket, limit=0)
+        return aiohttp.TCPConnector(ssl=self._tls if self._tls is not None else True, limit=0)
 
     async def request(
         self,

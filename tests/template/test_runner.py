@@ -140,6 +140,18 @@ async def test_one_query_per_dependency_shared_by_templates(platform: Platform) 
     assert platform.commands_run() == 1
 
 
+async def test_hundreds_of_dependencies_are_all_watched_at_once(platform: Platform) -> None:
+    count = 120  # more than a default HTTP connection pool holds
+    for i in range(count):
+        await platform.register(f"s{i}-1", 10000 + i, name=f"s{i}")
+    tpl = platform.template("{{ range services }}{{ range service .Name }}{{ .Port }} {{ end }}{{ end }}")
+    out = Path(tpl.destination)
+    platform.start(platform.config(tpl))
+    await until("all rendered", lambda: contents(out).count(" ") == count + 1, within=30)  # and consul
+    await platform.register(f"s{count - 1}-2", 20000, name=f"s{count - 1}")
+    await until("the last service's change rendered", lambda: "20000" in contents(out))
+
+
 async def test_failed_validation_keeps_the_last_good_file_and_keeps_running(platform: Platform) -> None:
     await platform.register("web-1", 8001)
     status_port = free_port()
