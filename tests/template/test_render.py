@@ -129,7 +129,7 @@ def test_denied_functions_fail() -> None:
 
 def test_custom_delimiters_and_missing_keys() -> None:
     assert render(go('[[ key "app/name" ]]', delims=("[[", "]]")), KV, HELPERS).output == "shop"
-    text = "{{ (parseJSON `{\"a\": 1}`).b }}"
+    text = '{{ (parseJSON `{"a": 1}`).b }}'
     assert render(go(text), {}, HELPERS).output == "<no value>"
     strict = render(go(text, missing_key_error=True), {}, HELPERS)
     assert strict.error is not None and strict.error.endswith('map has no entry for key "b"')

@@ -238,7 +238,7 @@ async def _write_changed(
         assert staged is not None
         error = await _check(substitute_src(validate, staged), options, env)
         if error is not None:
-            log.warning("%s: not written: %s", dest, error)
+            log.info("%s: not written: %s", dest, error)
             return WriteOutcome(True, False, error)
         validate = None  # checked; nothing left to do after the swap
 
@@ -294,7 +294,7 @@ async def _check_or_restore(
     except OSError as e:
         log.error("%s: %s; restoring the previous file failed: %s", dest, error, e)
         return WriteOutcome(True, True, f"{error}; restoring the previous file failed: {e}")
-    log.warning("%s: %s; previous content restored", dest, error)
+    log.info("%s: %s; previous content restored", dest, error)
     return WriteOutcome(True, False, error)
 
 
@@ -336,7 +336,7 @@ async def _swap_in_place(
             except OSError as e:
                 log.error("%s: %s; restoring the previous content failed: %s", dest, error, e)
                 return WriteOutcome(True, True, f"{error}; restoring the previous content failed: {e}")
-            log.warning("%s: %s; previous content restored", dest, error)
+            log.info("%s: %s; previous content restored", dest, error)
             return WriteOutcome(True, False, error)
     if options.backup:
         try:
