@@ -183,7 +183,7 @@ async def test_stop_uses_the_kill_signal(fifo: Fifo) -> None:
 async def test_stop_leaves_no_process_of_the_group_behind(fifo: Fifo) -> None:
     # A non-interactive shell starts background jobs with SIGINT ignored: the kill signal can't reach them.
     child = Child(
-        f"sleep 30 & echo bg $! > {fifo.path}; trap 'exit 3' INT; while :; do sleep 30 & wait $!; done",
+        f"trap 'exit 3' INT; sleep 30 & echo bg $! > {fifo.path}; while :; do sleep 30 & wait $!; done",
         env=ENV,
         reload_signal=signal.SIGHUP,
         kill_signal=signal.SIGINT,

@@ -121,7 +121,8 @@ class Child:
             log.info("stopping exec child %d with %s", proc.pid, _name(self._kill_signal))
             self._signal(self._kill_signal)
             try:
-                await asyncio.wait_for(proc.wait(), self._kill_timeout)
+                async with asyncio.timeout(self._kill_timeout):
+                    await proc.wait()
             except TimeoutError:
                 log.warning(
                     "exec child %d still running after %.1fs; sending SIGKILL", proc.pid, self._kill_timeout

@@ -126,7 +126,8 @@ async def run_command(
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            async with asyncio.timeout(timeout):  # unlike wait_for in 3.11, never swallows a cancel
+                await proc.wait()
         except TimeoutError:
             timed_out = True
             log.debug("command %r timed out after %.1fs; killing its process group", argv, timeout)
@@ -136,16 +137,18 @@ async def run_command(
         left = timeout - (time.monotonic() - started)
         grace = DRAIN_GRACE if timed_out else min(DRAIN_GRACE, max(0.05, left))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(reading), grace)
+            async with asyncio.timeout(grace):
+                await asyncio.shield(reading)
     except BaseException:
-        # Cancelled: leave nothing running behind us.
+        # Cancelled: leave nothing running behind us, and reap what we killed.
         _kill_group(proc.pid)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(proc.wait())
         raise
     finally:
         if not reading.done():
             reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reading
+            await asyncio.wait([reading])  # unlike `await reading`, never swallows our own cancellation
         transport.close()
 
     output = bytes(buf[-OUTPUT_LIMIT:]).decode("utf-8", errors="replace").strip()

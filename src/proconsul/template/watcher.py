@@ -15,7 +15,6 @@ Unlike consul-template, a registry that stays unreachable does not end the proce
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -109,9 +108,8 @@ class Watcher:
         self._tasks.clear()
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            await asyncio.wait(tasks)
 
     def _publish(self, dep: Dependency, value: Any) -> None:
         self.results[dep] = value
