@@ -75,6 +75,9 @@ CASES: list[tuple[str, str, str, Any, int]] = [
     ("PUT", "/v1/txn", "/v1/txn", [{"KV": {"Verb": "get-or-empty", "Key": "k"}}], 200),
     ("PUT", "/v1/event/fire/{name:.*}", "/v1/event/fire/deploy", None, 200),
     ("GET", "/v1/event/list", "/v1/event/list", None, 200),
+    ("GET", "/v1/internal/ui/services", "/v1/internal/ui/services", None, 200),
+    ("GET", "/v1/internal/ui/nodes", "/v1/internal/ui/nodes", None, 200),
+    ("GET", "/v1/internal/ui/node/{node:.*}", "/v1/internal/ui/node/node1", None, 200),
     ("GET", "/v1/status/leader", "/v1/status/leader", None, 200),
     ("GET", "/v1/status/peers", "/v1/status/peers", None, 200),
     ("PUT", "/v1/agent/leave", "/v1/agent/leave", None, 200),  # last: it asks the agent to stop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proconsul.api import agent, catalog, event, health, kv, monitor, session, status, txn
+from proconsul.api import agent, catalog, event, health, kv, monitor, session, status, txn, ui_internal
 from proconsul.api.common import Handler
 
 
@@ -81,4 +81,8 @@ ROUTES: tuple[Route, ...] = (
     # status
     Route(GET, "/v1/status/leader", status.leader),
     Route(GET, "/v1/status/peers", status.peers),
+    # internal endpoints of the web UI
+    Route(GET, "/v1/internal/ui/services", ui_internal.services),
+    Route(GET, "/v1/internal/ui/nodes", ui_internal.nodes),
+    Route(GET, "/v1/internal/ui/node/{node:.*}", ui_internal.node),
 )
