@@ -60,6 +60,18 @@ def test_info_reports_leader(agent: Agent) -> None:
     assert re.search(r"^\tleader = true$", result.out, re.M)
 
 
+def test_operator_raft_list_peers(agent: Agent) -> None:
+    result = agent.cli("operator", "raft", "list-peers")
+    assert result.code == 0, result.err
+    header, row = result.out.splitlines()
+    assert re.split(r"\s{2,}", header) == [
+        "Node", "ID", "Address", "State", "Voter", "RaftProtocol", "Commit Index", "Trails Leader By"
+    ]  # fmt: skip
+    fields = row.split()
+    assert fields[0] == "itest" and fields[2:6] == ["127.0.0.1:8300", "leader", "true", "3"]
+    assert fields[-1] == "-"
+
+
 def test_kv_put_get_delete(agent: Agent, tmp_path: Path) -> None:
     assert agent.cli("kv", "put", "it/foo", "bar").out == "Success! Data written to: it/foo\n"
     assert agent.cli("kv", "put", "it/stdin", "-", stdin=b"piped\n").code == 0

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proconsul.api import agent, catalog, event, health, kv, monitor, session, status, txn, ui_internal
+from proconsul.api import (
+    agent,
+    catalog,
+    coordinate,
+    event,
+    health,
+    kv,
+    monitor,
+    operator,
+    session,
+    status,
+    txn,
+    ui_internal,
+)
 from proconsul.api.common import Handler
 
 
@@ -15,7 +28,7 @@ class Route:
     handler: Handler
 
 
-GET, PUT, DELETE = ("GET",), ("PUT",), ("DELETE",)
+GET, PUT, POST, DELETE = ("GET",), ("PUT",), ("POST",), ("DELETE",)
 PUT_POST = ("PUT", "POST")
 
 ROUTES: tuple[Route, ...] = (
@@ -78,6 +91,20 @@ ROUTES: tuple[Route, ...] = (
     # event
     Route(PUT, "/v1/event/fire/{name:.*}", event.fire),
     Route(GET, "/v1/event/list", event.list_),
+    # network coordinates
+    Route(GET, "/v1/coordinate/datacenters", coordinate.datacenters),
+    Route(GET, "/v1/coordinate/nodes", coordinate.nodes),
+    Route(GET, "/v1/coordinate/node/{node}", coordinate.node),
+    Route(PUT, "/v1/coordinate/update", coordinate.update),
+    # operator
+    Route(GET, "/v1/operator/raft/configuration", operator.raft_configuration),
+    Route(DELETE, "/v1/operator/raft/peer", operator.raft_remove_peer),
+    Route(POST, "/v1/operator/raft/transfer-leader", operator.raft_transfer_leader),
+    Route(GET, "/v1/operator/autopilot/configuration", operator.autopilot_configuration),
+    Route(PUT, "/v1/operator/autopilot/configuration", operator.autopilot_update),
+    Route(GET, "/v1/operator/autopilot/health", operator.autopilot_health),
+    Route(("GET", "POST", "PUT", "DELETE"), "/v1/operator/keyring", operator.keyring),
+    Route(GET, "/v1/operator/usage", operator.usage),
     # status
     Route(GET, "/v1/status/leader", status.leader),
     Route(GET, "/v1/status/peers", status.peers),

@@ -6,6 +6,8 @@
     chk/<node>/<check id>        a health check
     sess/<session id>            a session
     sess-ttl/<session id>        a TTL session's clock: empty, attached to the session's lease
+    sys/<name>                   a cluster-wide setting (e.g. autopilot's configuration)
+    coord/<node>                 a node's network coordinate
 Node names, service ids and check ids are escaped so that a "/" inside them cannot break the layout.
 """
 
@@ -20,8 +22,10 @@ SERVICE = "svc/"
 CHECK = "chk/"
 SESSION = "sess/"
 SESSION_TTL = "sess-ttl/"
+SYSTEM = "sys/"
+COORD = "coord/"
 
-Kind = Literal["kv", "node", "svc", "chk", "sess", "sessttl", "other"]
+Kind = Literal["kv", "node", "svc", "chk", "sess", "sessttl", "sys", "coord", "other"]
 
 
 def _esc(part: str) -> str:
@@ -52,6 +56,14 @@ def session_ttl_key(session_id: str) -> str:
     return SESSION_TTL + _esc(session_id)
 
 
+def system_key(name: str) -> str:
+    return SYSTEM + _esc(name)
+
+
+def coordinate_key(node: str) -> str:
+    return COORD + _esc(node)
+
+
 def node_services_prefix(node: str) -> str:
     return f"{SERVICE}{_esc(node)}/"
 
@@ -70,6 +82,10 @@ def split(key: str) -> tuple[Kind, tuple[str, ...]]:
         return "sess", (unquote(key[len(SESSION) :]),)
     if key.startswith(SESSION_TTL):
         return "sessttl", (unquote(key[len(SESSION_TTL) :]),)
+    if key.startswith(SYSTEM):
+        return "sys", (unquote(key[len(SYSTEM) :]),)
+    if key.startswith(COORD):
+        return "coord", (unquote(key[len(COORD) :]),)
     for prefix, kind in ((SERVICE, "svc"), (CHECK, "chk")):
         if key.startswith(prefix):
             node, _, ident = key[len(prefix) :].partition("/")

@@ -26,6 +26,11 @@ NODES: Topic = ("table", "nodes")
 SERVICES: Topic = ("table", "services")
 CHECKS: Topic = ("table", "checks")
 KV: Topic = ("table", "kv")
+COORDINATES: Topic = ("table", "coordinates")
+
+
+def system_topic(name: str) -> Topic:
+    return ("system", name)
 
 
 def service_topic(name: str) -> Topic:
@@ -66,6 +71,8 @@ class StateView:
         self.checks: dict[str, dict[str, Record]] = {}
         self.by_name: dict[str, set[tuple[str, str]]] = {}
         self.sessions = SessionTable()
+        self.system: dict[str, Record] = {}  # cluster-wide settings by name
+        self.coordinates: dict[str, Record] = {}  # network coordinates by node
         self.topic_index: dict[Topic, int] = {}
         self.notifier = ChangeNotifier()
         self.events = EventLog(self.notifier)  # user events: agent-local, never in the backend
@@ -144,6 +151,14 @@ class StateView:
         if kind == "other":
             return
         record = Record(orjson.loads(kv.value), kv.create_revision, rev)
+        if kind == "sys":
+            self.system[parts[0]] = record
+            self._bump(topics, rev, system_topic(parts[0]))
+            return
+        if kind == "coord":
+            self.coordinates[parts[0]] = record
+            self._bump(topics, rev, COORDINATES)
+            return
         if kind == "node":
             self.nodes[parts[0]] = record
             self._bump(topics, rev, NODES, node_topic(parts[0]), *self._service_topics_on(parts[0]))
@@ -175,6 +190,12 @@ class StateView:
             self._bump(topics, rev, *self.sessions.delete(parts[0]))
         elif kind == "sessttl":
             self._bump(topics, rev, *self.sessions.lease_gone(parts[0]))
+        elif kind == "sys":
+            if self.system.pop(parts[0], None) is not None:
+                self._bump(topics, rev, system_topic(parts[0]))
+        elif kind == "coord":
+            if self.coordinates.pop(parts[0], None) is not None:
+                self._bump(topics, rev, COORDINATES)
         elif kind == "node":
             if self.nodes.pop(parts[0], None) is not None:
                 self._bump(topics, rev, NODES, node_topic(parts[0]), *self._service_topics_on(parts[0]))

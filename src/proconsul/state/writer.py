@@ -99,8 +99,32 @@ class Registry:
             ops += [
                 Delete(keys.node_services_prefix(node), prefix=True),
                 Delete(keys.node_checks_prefix(node), prefix=True),
+                Delete(keys.coordinate_key(node)),
                 Delete(keys.node_key(node)),
             ]
+        if ops:
+            await self.commit((), ops)
+
+    # ---- cluster settings and coordinates ----------------------------------------------------------
+    async def system_put(self, name: str, data: dict[str, Any], cas: int | None = None) -> bool:
+        """Replace a cluster-wide setting; with `cas`, only if its ModifyIndex is still `cas`."""
+        while True:
+            rec = self.view.system.get(name)
+            current = rec.modify_index if rec else 0
+            if cas is not None and cas != current:
+                return False
+            guard = Compare(keys.system_key(name), "mod", "==", current)
+            result = await self.commit([guard], [Put(keys.system_key(name), orjson.dumps(data))])
+            if result.succeeded or cas is not None:
+                return result.succeeded
+
+    async def coordinates_put(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Store nodes' coordinates ({Node, Segment, Coord}); those of unknown nodes are dropped."""
+        ops: list[Op] = [
+            Put(keys.coordinate_key(u["Node"]), orjson.dumps(u))
+            for u in updates
+            if u["Node"] in self.view.nodes
+        ]
         if ops:
             await self.commit((), ops)
 
