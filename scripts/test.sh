@@ -18,6 +18,7 @@ command -v patroni >/dev/null || need_apt+=(patroni)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)  # the shipped HAProxy template is checked with haproxy -c
 dpkg -s python3-consul >/dev/null 2>&1 || need_apt+=(python3-consul)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
+command -v chromium >/dev/null || need_apt+=(chromium)  # the web UI's browser tests drive it with Playwright
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -44,8 +44,10 @@ function render(force = false) {
   const controller = new AbortController();
   main.replaceChildren();
   const view = VIEWS[route.view](main, route, { signal: controller.signal }) || {};
+  const navigated = current !== null;
   current = { route, controller, view };
-  if (!force) {
+  // after a navigation, focus follows the new content; on first load, Tab starts at the skip link
+  if (!force && navigated) {
     window.scrollTo(0, 0);
     if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
   }
