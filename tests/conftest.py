@@ -64,8 +64,9 @@ async def api(agent_ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ig
 class AgentProcess:
     """A real `proconsul agent` process, ready once it has logged that it started."""
 
-    def __init__(self, args: list[str], data_dir: Path) -> None:
+    def __init__(self, args: list[str], data_dir: Path, dns_port: int = -1) -> None:
         self.http_port = free_port()
+        self.dns_port = dns_port  # -1: no DNS listener
         self.data_dir = data_dir
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
@@ -90,7 +91,7 @@ class AgentProcess:
             "agent",
             *self.args,
             f"-http-port={self.http_port}",
-            "-dns-port=-1",
+            f"-dns-port={self.dns_port}",
             *(f"-{k}={v}" for k, v in defaults.items() if k not in given),
         ]
         self.proc = subprocess.Popen(

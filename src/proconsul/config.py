@@ -110,6 +110,7 @@ class AgentConfig:
     acl: ACLConfig = field(default_factory=ACLConfig)
     dns_config: dict[str, Any] = field(default_factory=dict)
     domain: str = "consul"
+    alt_domain: str = ""
     recursors: tuple[str, ...] = ()
     disable_update_check: bool = False
     kv_max_value_size: int = 524288
@@ -205,7 +206,7 @@ def _build(
 _SCALARS = (
     "server", "bootstrap", "bootstrap_expect", "bind_addr", "advertise_addr", "client_addr",
     "log_json", "enable_script_checks", "enable_local_script_checks", "node_id", "retry_interval",
-    "retry_max", "domain", "disable_update_check", "backend", "check_update_interval",
+    "retry_max", "domain", "alt_domain", "disable_update_check", "backend", "check_update_interval",
     "check_output_max_size", "check_reap_interval", "check_deregister_interval_min",
 )  # fmt: skip
 

@@ -20,6 +20,7 @@ B, S, N, L, D = Kind.BOOL, Kind.STRING, Kind.INT, Kind.LIST, Kind.DURATION
 
 AGENT_FLAGS: tuple[Flag, ...] = (
     Flag("advertise", S, key="advertise_addr", help="Sets the advertise address to use."),
+    Flag("alt-domain", S, key="alt_domain", help="Alternate domain to use for DNS interface."),
     Flag("bind", S, key="bind_addr", help="Sets the bind address for cluster communication."),
     Flag("bootstrap", B, key="bootstrap", help="Sets server to bootstrap mode."),
     Flag("bootstrap-expect", N, key="bootstrap_expect", help="Sets server to expect bootstrap mode."),
@@ -68,7 +69,7 @@ AGENT_FLAGS: tuple[Flag, ...] = (
         "allow-write-http-from", "join-wan", "primary-gateway", "retry-join-wan",
     )),
     *(Flag(name, S, key=IGNORED) for name in (
-        "advertise-wan", "alt-domain", "check_output_max_size", "default-query-time", "encrypt",
+        "advertise-wan", "check_output_max_size", "default-query-time", "encrypt",
         "grpc-tls-port", "log-file", "log-rotate-bytes", "log-rotate-duration", "log-rotate-max-files",
         "max-query-time", "protocol", "raft-protocol", "retry-interval-wan", "retry-max-wan",
         "segment", "serf-lan-bind", "serf-wan-bind", "ui-content-path", "ui-dir",

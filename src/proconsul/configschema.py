@@ -56,7 +56,7 @@ _IMPLEMENTED: dict[str, Spec] = {
     "acl_master_token": STR, "acl_agent_master_token": STR, "acl_token": STR, "acl_agent_token": STR,
     "acl_replication_token": STR, "acl_default_policy": STR, "acl_down_policy": STR,
     "addresses": {"dns": STR, "http": STR, "https": STR, "grpc": STR, "grpc_tls": IGNORE},
-    "advertise_addr": STR, "bind_addr": STR, "bootstrap": BOOL, "bootstrap_expect": INT,
+    "advertise_addr": STR, "alt_domain": STR, "bind_addr": STR, "bootstrap": BOOL, "bootstrap_expect": INT,
     "check": DEFS, "checks": DEFS, "check_deregister_interval_min": DUR, "check_output_max_size": INT,
     "check_reap_interval": DUR, "check_update_interval": DUR, "client_addr": STR, "data_dir": STR,
     "datacenter": STR,
@@ -74,7 +74,7 @@ _IMPLEMENTED: dict[str, Spec] = {
 _KNOWN_UNIMPLEMENTED = (
     "acl_datacenter", "acl_disabled_ttl", "acl_enable_key_list_policy", "acl_ttl",
     "advertise_addr_ipv4", "advertise_addr_ipv6", "advertise_addr_wan", "advertise_addr_wan_ipv4",
-    "advertise_addr_wan_ipv6", "advertise_reconnect_timeout", "ae_interval", "alt_domain", "audit",
+    "advertise_addr_wan_ipv6", "advertise_reconnect_timeout", "ae_interval", "audit",
     "auto_config", "auto_encrypt", "auto_reload_config", "autopilot", "ca_file", "ca_path", "cache",
     "cert_file", "cloud", "config_entries", "connect", "consul", "default_query_time",
     "disable_anonymous_signature", "disable_coordinates", "disable_host_node_id",

@@ -28,6 +28,7 @@ from proconsul.agent.session_reaper import reap_sessions
 from proconsul.api import decode
 from proconsul.api.server import build_app
 from proconsul.config import AgentConfig, load_agent_config
+from proconsul.dns import DnsServer, DnsSettings
 from proconsul.errors import ConfigError, ProconsulError
 from proconsul.state.view import StateView
 from proconsul.state.writer import Registry
@@ -232,6 +233,16 @@ async def _serve(ctx: AgentContext) -> web.AppRunner:
     return runner
 
 
+async def _serve_dns(ctx: AgentContext, settings: DnsSettings | None) -> DnsServer | None:
+    """Consul's DNS interface on `addresses.dns` (else `client_addr`), UDP and TCP; None when disabled."""
+    if settings is None:
+        return None
+    config = ctx.config
+    server = DnsServer(ctx.view, dataclasses.replace(settings, agent_address=ctx.advertise_addr))
+    await server.start((config.addresses.dns or config.client_addr).split(), config.ports.dns)
+    return server
+
+
 @contextlib.asynccontextmanager
 async def running_agent(config: AgentConfig, backend: Backend | None = None) -> AsyncIterator[AgentContext]:
     """The agent without its listeners: store, view, local state and background sync, torn down on exit."""
@@ -290,24 +301,34 @@ async def _main(config: AgentConfig) -> int:
         return 1
     for key in config.ignored_keys:
         log.warning("config key accepted but not implemented", extra={"key": key})
+    dns_settings = DnsSettings.from_config(config) if config.ports.dns != -1 else None  # checked before start
     async with running_agent(config) as ctx:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, ctx.shutdown.set)
         loop.add_signal_handler(signal.SIGHUP, ctx.reload_requested.set)
         runner = await _serve(ctx)
+        try:
+            dns_server = await _serve_dns(ctx, dns_settings)
+        except ProconsulError:
+            await runner.cleanup()
+            raise
+        dns_hosts = config.addresses.dns or config.client_addr
         log.info(
             "agent started",
             extra={
                 "node": config.node_name,
                 "datacenter": config.datacenter,
                 "http": f"{config.client_addr}:{config.ports.http}",
+                "dns": f"{dns_hosts}:{config.ports.dns}" if dns_server else "off",
                 "data_dir": str(ctx.local.data_dir),
                 "revision": ctx.view.revision,
             },
         )
         await ctx.shutdown.wait()
         log.info("agent shutting down")
+        if dns_server is not None:
+            await dns_server.close()
         await runner.cleanup()
     log.info("agent stopped")
     return 0

@@ -1,0 +1,168 @@
+"""One DNS packet in, one reply out: parsing, RCODEs for bad input, resolving, trimming, rendering.
+
+This is where DNS errors become RCODEs, in one place:
+    too short for a header, or itself a response   → no reply
+    opcode other than QUERY                        → NOTIMP
+    unparseable, not exactly one question, a meta
+    type (OPT/TSIG/TKEY) asked                     → FORMERR
+    EDNS version above 0                           → BADVERS
+    AXFR / IXFR / MAILA / MAILB                    → NOTIMP
+    a name outside the domain, no recursors        → REFUSED
+    anything unexpected while answering            → SERVFAIL
+Pure apart from the clock in the SOA serial: the server does the I/O, including forwarding.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import struct
+from dataclasses import dataclass
+
+import dns.edns
+import dns.exception
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from proconsul.dns import truncation
+from proconsul.dns.resolver import Answer, resolve
+from proconsul.dns.settings import DnsSettings
+from proconsul.state.view import StateView
+
+__all__ = ["Forward", "handle"]
+
+log = logging.getLogger("proconsul.dns")
+HEADER = 12
+QR = 0x8000
+_NOT_IMPLEMENTED_TYPES = {dns.rdatatype.AXFR, dns.rdatatype.IXFR, dns.rdatatype.MAILA, dns.rdatatype.MAILB}
+_BAD_QUESTION_TYPES = {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY}
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Send the client's packet, unchanged, to the recursors; their answer goes back as is."""
+
+    query: bytes
+    qid: int
+    edns_payload: int | None
+
+
+def handle(
+    wire: bytes, view: StateView, settings: DnsSettings, *, tcp: bool, rng: random.Random | None = None
+) -> bytes | Forward | None:
+    """The reply to one packet, a Forward for the recursors, or None when no reply is possible."""
+    if len(wire) < HEADER:
+        return None
+    qid, flags = struct.unpack("!HH", wire[:4])
+    if flags & QR:
+        return None  # never answer answers: that is how reflection loops start
+    if dns.opcode.from_flags(flags) != dns.opcode.QUERY:
+        return _bare(qid, flags, dns.rcode.NOTIMP)
+    try:
+        query = dns.message.from_wire(wire)
+    except Exception:  # dnspython raises many kinds for malformed input; all of them mean FORMERR
+        return _bare(qid, flags, dns.rcode.FORMERR)
+    try:
+        return _answer(wire, query, view, settings, tcp=tcp, rng=rng)
+    except Exception:
+        log.exception("DNS query failed", extra={"question": _describe(query)})
+        return _bare(qid, flags, dns.rcode.SERVFAIL)
+
+
+def _answer(
+    wire: bytes,
+    query: dns.message.Message,
+    view: StateView,
+    settings: DnsSettings,
+    *,
+    tcp: bool,
+    rng: random.Random | None,
+) -> bytes | Forward:
+    payload = query.payload if query.edns >= 0 else None
+    if len(query.question) != 1:
+        return _render(_reply(query, settings, dns.rcode.FORMERR))
+    if query.edns > 0:
+        return _render(_reply(query, settings, dns.rcode.BADVERS))
+    q = query.question[0]
+    if q.rdtype in _BAD_QUESTION_TYPES:
+        return _render(_reply(query, settings, dns.rcode.FORMERR))
+    if q.rdtype in _NOT_IMPLEMENTED_TYPES:
+        return _render(_reply(query, settings, dns.rcode.NOTIMP))
+    ans = resolve(q.name, q.rdtype, view, settings, qclass=q.rdclass, edns=payload is not None, rng=rng)
+    if ans.forward and settings.recursors:
+        return Forward(wire, query.id, payload)
+    reply = _reply(query, settings, ans.rcode)
+    if ans.rcode != dns.rcode.REFUSED:
+        reply.flags |= dns.flags.AA
+    measure = _measurer(reply)
+    if tcp:
+        trimmed = truncation.trim_tcp(ans, measure, q.rdtype)
+    else:
+        trimmed = truncation.trim_udp(ans, measure, payload, settings.udp_answer_limit)
+    if trimmed and settings.enable_truncate:
+        reply.flags |= dns.flags.TC
+    _fill(reply, ans)
+    return _render(reply)
+
+
+def _reply(query: dns.message.Message, settings: DnsSettings, rcode: int) -> dns.message.Message:
+    """The reply skeleton: ID, question, RD and CD echoed; RA only when recursors are configured."""
+    reply = dns.message.Message(id=query.id)
+    reply.flags = dns.flags.QR | (query.flags & (dns.flags.RD | dns.flags.CD))
+    if settings.recursors:
+        reply.flags |= dns.flags.RA
+    reply.question = [dns.rrset.RRset(q.name, q.rdclass, q.rdtype) for q in query.question[:1]]
+    if query.edns >= 0:
+        reply.use_edns(0, payload=max(truncation.DEFAULT_UDP_SIZE, query.payload))
+    reply.set_rcode(dns.rcode.Rcode.make(rcode))
+    return reply
+
+
+def _fill(reply: dns.message.Message, ans: Answer) -> None:
+    reply.answer = [rr.rrset() for rr in ans.answer]
+    reply.authority = [rr.rrset() for rr in ans.authority]
+    reply.additional = [rr.rrset() for rr in ans.additional]
+
+
+def _measurer(reply: dns.message.Message) -> truncation.Measure:
+    """Sizes of `reply` carrying a candidate answer: rendered (compressed) or summed (uncompressed)."""
+    fixed = HEADER + sum(len(q.name.to_wire() or b"") + 4 for q in reply.question)
+    if reply.edns >= 0:
+        fixed += 11  # the OPT record without options
+
+    def measure(ans: Answer, compress: bool) -> int:
+        if not compress:
+            return fixed + sum(rr.wire_length() for rr in (*ans.answer, *ans.authority, *ans.additional))
+        _fill(reply, ans)
+        return len(reply.to_wire(max_size=0xFFFF * 4))
+
+    return measure
+
+
+def _render(reply: dns.message.Message) -> bytes:
+    """Wire form; a reply too big even for TCP loses its additional records, then its answers."""
+    for drop in ("", "additional", "answer"):
+        if drop:
+            setattr(reply, drop, [])
+            reply.authority = []
+        try:
+            return reply.to_wire(max_size=0xFFFF)
+        except dns.exception.TooBig:
+            continue
+    reply.set_rcode(dns.rcode.SERVFAIL)
+    return reply.to_wire()
+
+
+def _bare(qid: int, flags: int, rcode: int) -> bytes:
+    """A header-only reply for a packet that could not be read as a query."""
+    out = QR | (flags & 0x7800) | (flags & dns.flags.RD) | (rcode & 0xF)
+    return struct.pack("!HHHHHH", qid, out, 0, 0, 0, 0)
+
+
+def _describe(query: dns.message.Message) -> str:
+    return " ".join(f"{q.name} {dns.rdatatype.to_text(q.rdtype)}" for q in query.question)
