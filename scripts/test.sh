@@ -19,6 +19,8 @@ command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 dpkg -s python3-consul >/dev/null 2>&1 || need_apt+=(python3-consul)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null || need_apt+=(chromium)  # the web UI's browser tests drive it with Playwright
+command -v dnsperf >/dev/null || need_apt+=(dnsperf)  # bench/dns_throughput.py's load generator
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)  # its reference server (the binary only, no system service)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
