@@ -23,13 +23,15 @@ import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from proconsul.dns import truncation
+from proconsul.dns import truncation, wire
+from proconsul.dns.records import RR
 from proconsul.dns.resolver import Answer, resolve
 from proconsul.dns.settings import DnsSettings
 from proconsul.state.view import StateView
@@ -96,16 +98,24 @@ def _answer(
     ans = resolve(q.name, q.rdtype, view, settings, qclass=q.rdclass, edns=payload is not None, rng=rng)
     if ans.forward and settings.recursors:
         return Forward(wire, query.id, payload)
-    reply = _reply(query, settings, ans.rcode)
+    flags = dns.flags.QR | (query.flags & (dns.flags.RD | dns.flags.CD)) | (ans.rcode & 0xF)
+    if settings.recursors:
+        flags |= dns.flags.RA
     if ans.rcode != dns.rcode.REFUSED:
-        reply.flags |= dns.flags.AA
-    measure = _measurer(reply)
+        flags |= dns.flags.AA
+    edns = max(truncation.DEFAULT_UDP_SIZE, query.payload) if query.edns >= 0 else None
+    measure = _Measurer(query.id, flags, (q.name, q.rdtype, q.rdclass), edns)
     if tcp:
         trimmed = truncation.trim_tcp(ans, measure, q.rdtype)
     else:
         trimmed = truncation.trim_udp(ans, measure, payload, settings.udp_answer_limit)
     if trimmed and settings.enable_truncate:
-        reply.flags |= dns.flags.TC
+        flags |= dns.flags.TC
+    out = measure.wire(ans, flags)
+    if len(out) <= 0xFFFF:
+        return out
+    reply = _reply(query, settings, ans.rcode)
+    reply.flags = flags & ~0xF
     _fill(reply, ans)
     return _render(reply)
 
@@ -129,19 +139,29 @@ def _fill(reply: dns.message.Message, ans: Answer) -> None:
     reply.additional = [rr.rrset() for rr in ans.additional]
 
 
-def _measurer(reply: dns.message.Message) -> truncation.Measure:
-    """Sizes of `reply` carrying a candidate answer: rendered (compressed) or summed (uncompressed)."""
-    fixed = HEADER + sum(len(q.name.to_wire() or b"") + 4 for q in reply.question)
-    if reply.edns >= 0:
-        fixed += 11  # the OPT record without options
+class _Measurer:
+    """Sizes of the reply carrying a candidate answer: rendered (compressed) or summed
+    (uncompressed). The last rendering is kept, so the reply is usually rendered once."""
 
-    def measure(ans: Answer, compress: bool) -> int:
+    def __init__(self, qid: int, flags: int, question: tuple[dns.name.Name, int, int], edns: int | None):
+        self.qid, self.flags, self.question, self.edns = qid, flags, question, edns
+        self.fixed = HEADER + len(question[0].to_wire() or b"") + 4 + (11 if edns is not None else 0)
+        self.last: tuple[list[RR], list[RR], list[RR], bytes] | None = None
+
+    def __call__(self, ans: Answer, compress: bool) -> int:
         if not compress:
-            return fixed + sum(rr.wire_length() for rr in (*ans.answer, *ans.authority, *ans.additional))
-        _fill(reply, ans)
-        return len(reply.to_wire(max_size=0xFFFF * 4))
+            return self.fixed + sum(rr.wire_length() for rr in (*ans.answer, *ans.authority, *ans.additional))
+        return len(self.wire(ans, self.flags))
 
-    return measure
+    def wire(self, ans: Answer, flags: int) -> bytes:
+        last = self.last
+        if last and last[0] is ans.answer and last[1] is ans.authority and last[2] is ans.additional:
+            out = last[3]
+        else:
+            sections = (ans.answer, ans.authority, ans.additional)
+            out = wire.render(self.qid, self.flags, self.question, sections, self.edns)
+            self.last = (*sections, out)
+        return out if flags == self.flags else out[:2] + struct.pack("!H", flags) + out[4:]
 
 
 def _render(reply: dns.message.Message) -> bytes:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import dns.name
@@ -24,7 +25,20 @@ import dns.rrset
 
 from proconsul.dns.settings import SoaSettings
 
-__all__ = ["RR", "address", "cname", "name_of", "ns", "ptr", "soa", "srv", "txt"]
+__all__ = [
+    "RR",
+    "Labels",
+    "Parts",
+    "address",
+    "cname",
+    "labels_of",
+    "name_of",
+    "ns",
+    "ptr",
+    "soa",
+    "srv",
+    "txt",
+]
 
 IN = dns.rdataclass.IN
 _Make = Callable[..., dns.rdata.Rdata]  # dnspython's rdata constructors carry no annotations
@@ -42,17 +56,57 @@ _NS, _SOA, _TXT = (
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# A name as its suffixes: (case-folded key of the suffix, the wire of its first label), root excluded.
+Labels = tuple[tuple[tuple[bytes, ...], bytes], ...]
+_NAME_RDATA = {dns.rdatatype.CNAME, dns.rdatatype.PTR, dns.rdatatype.NS}
+
+
+def labels_of(name: dns.name.Name) -> Labels:
+    labels = [label for label in name.labels if label]
+    folded = tuple(label.lower() for label in labels)
+    return tuple((folded[i:], bytes([len(label)]) + label) for i, label in enumerate(labels))
+
+
 @dataclass(frozen=True, slots=True)
+class Parts:
+    """A record's wire pieces, computed once: owner, type, the compressible names in its data
+    (CNAME/PTR/NS target, SOA mname/rname) followed by `rdata`, and a case-folded identity."""
+
+    owner: Labels
+    rdtype: int
+    names: tuple[Labels, ...]
+    rdata: bytes
+    uncompressed: int
+    key: tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class RR:
-    """One resource record: owner name, TTL and data (class IN)."""
+    """One resource record: owner name, TTL and data (class IN). Equal as dnspython compares
+    names and rdata (case-insensitively, by canonical data)."""
 
     name: dns.name.Name
     ttl: int
     rdata: dns.rdata.Rdata
+    _parts: Parts | None = field(default=None, repr=False)
 
     @property
     def rdtype(self) -> int:
         return int(self.rdata.rdtype)
+
+    @property
+    def parts(self) -> Parts:
+        parts = self._parts
+        if parts is None:
+            parts = _parts_of(self)
+            object.__setattr__(self, "_parts", parts)
+        return parts
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RR) and self.parts.key == other.parts.key
+
+    def __hash__(self) -> int:
+        return hash(self.parts.key)
 
     def rrset(self) -> dns.rrset.RRset:
         out = dns.rrset.RRset(self.name, IN, self.rdata.rdtype)
@@ -61,7 +115,26 @@ class RR:
 
     def wire_length(self) -> int:
         """Uncompressed size on the wire: owner, type/class/TTL/rdlength (10 bytes), data."""
-        return len(self.name.to_wire() or b"") + 10 + len(self.rdata.to_wire() or b"")
+        return self.parts.uncompressed
+
+
+def _parts_of(rr: RR) -> Parts:
+    rdata, rdtype = rr.rdata, int(rr.rdata.rdtype)
+    names: tuple[dns.name.Name, ...] = ()
+    tail = b""
+    if rdtype in _NAME_RDATA:
+        names = (rdata.target,)  # type: ignore[attr-defined]
+    elif rdtype == dns.rdatatype.SOA:
+        names = (rdata.mname, rdata.rname)  # type: ignore[attr-defined]
+        fields = (rdata.serial, rdata.refresh, rdata.retry, rdata.expire, rdata.minimum)  # type: ignore[attr-defined]
+        tail = struct.pack("!IIIII", *fields)
+    else:
+        tail = rdata.to_wire() or b""
+    owner = labels_of(rr.name)
+    full = len(rdata.to_wire() or b"")
+    size = len(rr.name.to_wire() or b"") + 10 + full
+    key = (owner[0][0] if owner else (), rr.ttl, int(rdata.rdclass), rdtype, rdata.to_digestable())
+    return Parts(owner, rdtype, tuple(labels_of(n) for n in names), tail, size, key)
 
 
 def name_of(*parts: str) -> dns.name.Name:
