@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from proconsul.agent.context import AgentContext
 from proconsul.config import load_agent_config
 from proconsul.dns import packet
+from proconsul.dns.memo import Memo
 from proconsul.dns.settings import DnsSettings, recursor_address
 from proconsul.errors import ConfigError
 
@@ -187,3 +188,20 @@ def test_recursor_addresses(value: str, expected: tuple[str, int]) -> None:
 def test_bad_recursor_addresses(value: str) -> None:
     with pytest.raises(ConfigError):
         recursor_address(value)
+
+
+async def test_memo_gives_the_same_answers_and_follows_changes(big: AgentContext, api: Client) -> None:
+    memo = Memo()
+    for qtype in ("A", "SRV", "ANY"):
+        wire = q("big.service.consul", qtype, use_edns=0, payload=4096).to_wire()
+        for tcp in (False, True):
+            plain = packet.handle(wire, big.view, BASE, tcp=tcp, rng=random.Random(7))
+            memoized = packet.handle(wire, big.view, BASE, tcp=tcp, rng=random.Random(7), memo=memo)
+            assert plain == memoized
+    wire = q("big.service.consul", "A", use_edns=0, payload=4096).to_wire()
+    before = packet.handle(wire, big.view, BASE, tcp=False, memo=memo)
+    assert isinstance(before, bytes) and len(dns.message.from_wire(before).answer[0]) == 30
+    body = {"Node": "big99", "Address": "10.9.1.99", "Service": {"ID": "big", "Service": "big", "Port": 80}}
+    assert (await api.put("/v1/catalog/register", json=body)).status == 200
+    after = packet.handle(wire, big.view, BASE, tcp=False, memo=memo)
+    assert isinstance(after, bytes) and len(dns.message.from_wire(after).answer[0]) == 31

@@ -31,6 +31,7 @@ import dns.rdatatype
 import dns.rrset
 
 from proconsul.dns import truncation, wire
+from proconsul.dns.memo import Memo
 from proconsul.dns.records import RR
 from proconsul.dns.resolver import Answer, resolve
 from proconsul.dns.settings import DnsSettings
@@ -55,7 +56,13 @@ class Forward:
 
 
 def handle(
-    wire: bytes, view: StateView, settings: DnsSettings, *, tcp: bool, rng: random.Random | None = None
+    wire: bytes,
+    view: StateView,
+    settings: DnsSettings,
+    *,
+    tcp: bool,
+    rng: random.Random | None = None,
+    memo: Memo | None = None,
 ) -> bytes | Forward | None:
     """The reply to one packet, a Forward for the recursors, or None when no reply is possible."""
     if len(wire) < HEADER:
@@ -70,7 +77,7 @@ def handle(
     except Exception:  # dnspython raises many kinds for malformed input; all of them mean FORMERR
         return _bare(qid, flags, dns.rcode.FORMERR)
     try:
-        return _answer(wire, query, view, settings, tcp=tcp, rng=rng)
+        return _answer(wire, query, view, settings, tcp=tcp, rng=rng, memo=memo)
     except Exception:
         log.exception("DNS query failed", extra={"question": _describe(query)})
         return _bare(qid, flags, dns.rcode.SERVFAIL)
@@ -84,6 +91,7 @@ def _answer(
     *,
     tcp: bool,
     rng: random.Random | None,
+    memo: Memo | None,
 ) -> bytes | Forward:
     payload = query.payload if query.edns >= 0 else None
     if len(query.question) != 1:
@@ -95,7 +103,9 @@ def _answer(
         return _render(_reply(query, settings, dns.rcode.FORMERR))
     if q.rdtype in _NOT_IMPLEMENTED_TYPES:
         return _render(_reply(query, settings, dns.rcode.NOTIMP))
-    ans = resolve(q.name, q.rdtype, view, settings, qclass=q.rdclass, edns=payload is not None, rng=rng)
+    ans = resolve(
+        q.name, q.rdtype, view, settings, qclass=q.rdclass, edns=payload is not None, rng=rng, memo=memo
+    )
     if ans.forward and settings.recursors:
         return Forward(wire, query.id, payload)
     flags = dns.flags.QR | (query.flags & (dns.flags.RD | dns.flags.CD)) | (ans.rcode & 0xF)

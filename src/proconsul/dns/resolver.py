@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import cast
 
 import dns.exception
 import dns.name
@@ -21,6 +23,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from proconsul.dns import names, records
+from proconsul.dns.memo import Memo
 from proconsul.dns.records import RR, IPAddress
 from proconsul.dns.settings import DnsSettings
 from proconsul.state import queries
@@ -56,6 +59,7 @@ class _Ask:
     settings: DnsSettings
     rng: random.Random
     edns: bool
+    memo: dict[Hashable, object] | None = None  # results that do not depend on the shuffle
 
 
 def resolve(
@@ -67,11 +71,14 @@ def resolve(
     qclass: int = dns.rdataclass.IN,
     edns: bool = False,
     rng: random.Random | None = None,
+    memo: Memo | None = None,
 ) -> Answer:
-    """Answer one question from the view; never raises for any name, type or class."""
+    """Answer one question from the view; never raises for any name, type or class. With `memo`,
+    work that depends only on the view and the settings is reused; the answer is the same."""
     domains = (settings.domain, settings.alt_domain) if settings.alt_domain else (settings.domain,)
     lookup, domain = names.parse(qname, qtype, domains, settings.datacenter)
-    ask = _Ask(qname, qtype, domain, view, settings, rng or random.Random(), edns)
+    table = memo.table(view, settings) if memo is not None else None
+    ask = _Ask(qname, qtype, domain, view, settings, rng or random.Random(), edns, table)
     if isinstance(lookup, names.OutOfZone):
         return Answer(REFUSED, forward=True)
     if qclass not in (dns.rdataclass.IN, dns.rdataclass.ANY):
@@ -184,7 +191,7 @@ def _node_records(
 def _service(ask: _Ask, lookup: names.ServiceLookup, depth: int) -> Answer:
     if lookup.peer or lookup.ingress or lookup.datacenter != ask.settings.datacenter:
         return Answer(NXDOMAIN)  # no peerings, no ingress gateways, no other datacenters
-    found = _healthy(ask, _instances(ask.view, lookup))
+    found = _healthy_instances(ask, lookup)
     if not found:
         return Answer(NXDOMAIN)
     ask.rng.shuffle(found)
@@ -192,6 +199,16 @@ def _service(ask: _Ask, lookup: names.ServiceLookup, depth: int) -> Answer:
     if ask.qtype == T.SRV:
         return _srv_answer(ask, found, ttl, depth)
     return _address_answer(ask, found, ttl, depth)
+
+
+def _healthy_instances(ask: _Ask, lookup: names.ServiceLookup) -> list[tuple[Record, Record]]:
+    key = ("instances", lookup)
+    if ask.memo is not None and key in ask.memo:
+        return list(cast(tuple[tuple[Record, Record], ...], ask.memo[key]))
+    found = _healthy(ask, _instances(ask.view, lookup))
+    if ask.memo is not None:
+        ask.memo[key] = tuple(found)
+    return found
 
 
 def _instances(view: StateView, lookup: names.ServiceLookup) -> list[tuple[Record, Record]]:
@@ -273,19 +290,52 @@ def _srv_answer(ask: _Ask, found: list[tuple[Record, Record]], ttl: int, depth: 
         out.answer += answers
         out.additional += extra
         if ask.settings.node_meta_txt and answers:
-            try:
-                target = _node_fqdn(ask, node)
-            except _NAME_ERRORS:
-                continue
-            out.additional += records.meta_txt(target, ttl, node.data.get("Meta") or {})
+            out.additional += _node_meta(ask, node, ttl)
     out.additional = list(dict.fromkeys(out.additional))
+    return out
+
+
+def _node_meta(ask: _Ask, node: Record, ttl: int) -> list[RR]:
+    """The node's meta as TXT records owned by its FQDN (none if DNS cannot carry the name)."""
+    key = ("meta", node.data["Node"], ask.domain, ttl)
+    if ask.memo is not None and key in ask.memo:
+        return list(cast(tuple[RR, ...], ask.memo[key]))
+    try:
+        out = records.meta_txt(_node_fqdn(ask, node), ttl, node.data.get("Meta") or {})
+    except _NAME_ERRORS:
+        out = []
+    if ask.memo is not None:
+        ask.memo[key] = tuple(out)
     return out
 
 
 def _instance_records(
     ask: _Ask, node: Record, svc: Record, weight: int, ttl: int, depth: int
 ) -> tuple[list[RR], list[RR]]:
-    """Consul's makeNodeServiceRecords: answers and additional records for one instance."""
+    """Consul's makeNodeServiceRecords: answers and additional records for one instance. Those
+    built from an address alone are kept in the memo; hostnames (maybe followed) are not."""
+    key = (
+        "instance",
+        node.data["Node"],
+        svc.data["ID"],
+        ask.qname.labels,
+        ask.qtype,
+        ask.domain,
+        weight,
+        ttl,
+    )
+    if ask.memo is not None and key in ask.memo:
+        kept = cast(tuple[tuple[RR, ...], tuple[RR, ...]], ask.memo[key])
+        return list(kept[0]), list(kept[1])
+    answers, extra, fixed = _make_instance_records(ask, node, svc, weight, ttl, depth)
+    if fixed and ask.memo is not None:
+        ask.memo[key] = (tuple(answers), tuple(extra))
+    return answers, extra
+
+
+def _make_instance_records(
+    ask: _Ask, node: Record, svc: Record, weight: int, ttl: int, depth: int
+) -> tuple[list[RR], list[RR], bool]:
     stagged = svc.data.get("TaggedAddresses") or {}
     ntagged = node.data.get("TaggedAddresses") or {}
     s_addr = _translate(
@@ -298,17 +348,19 @@ def _instance_records(
     try:
         if not s_addr and n_ip is not None:
             if n_addr != node_address:
-                return _from_ip(ask, n_ip, weight, port, ttl)  # a tagged address, not the node's own
-            return _from_node(ask, node, n_ip, weight, port, ttl)
+                return (*_from_ip(ask, n_ip, weight, port, ttl), True)  # a tagged address, not the node's own
+            return (*_from_node(ask, node, n_ip, weight, port, ttl), True)
         if not s_addr:
-            return _from_hostname(ask, n_addr, weight, port, ttl, depth) if n_addr else ([], [])
+            return (
+                (*_from_hostname(ask, n_addr, weight, port, ttl, depth), False) if n_addr else ([], [], True)
+            )
         if s_ip is not None:
-            return _from_ip(ask, s_ip, weight, port, ttl)
+            return (*_from_ip(ask, s_ip, weight, port, ttl), True)
         if records.name_of(s_addr) == ask.qname and n_ip is not None:
-            return _from_node(ask, node, n_ip, weight, port, ttl)
-        return _from_hostname(ask, s_addr, weight, port, ttl, depth)
+            return (*_from_node(ask, node, n_ip, weight, port, ttl), True)
+        return (*_from_hostname(ask, s_addr, weight, port, ttl, depth), False)
     except _NAME_ERRORS:
-        return [], []  # a node or host name DNS cannot carry: leave the instance out
+        return [], [], False  # a node or host name DNS cannot carry: leave the instance out
 
 
 def _from_node(
@@ -359,7 +411,7 @@ def _follow(ask: _Ask, target: dns.name.Name, depth: int) -> list[RR]:
     lookup, domain = names.parse(target, T.ANY, domains, ask.settings.datacenter)
     if isinstance(lookup, names.OutOfZone | names.PtrLookup):
         return []
-    inner = _Ask(target, T.ANY, domain, ask.view, ask.settings, ask.rng, ask.edns)
+    inner = _Ask(target, T.ANY, domain, ask.view, ask.settings, ask.rng, ask.edns, ask.memo)
     return _dispatch(inner, lookup, depth - 1).answer
 
 

@@ -20,6 +20,7 @@ import dns.rcode
 import dns.rrset
 
 from proconsul.dns import packet
+from proconsul.dns.memo import Memo
 from proconsul.dns.settings import DnsSettings
 from proconsul.errors import ConfigError
 from proconsul.state.view import StateView
@@ -38,6 +39,7 @@ class DnsServer:
         self.view = view
         self.settings = settings
         self.rng = rng or random.Random()
+        self.memo = Memo()
         self._udp: list[asyncio.DatagramTransport] = []
         self._tcp: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -73,7 +75,7 @@ class DnsServer:
     # ---- UDP ------------------------------------------------------------------------------------
     def on_datagram(self, data: bytes, addr: tuple[str, int], transport: asyncio.DatagramTransport) -> None:
         try:
-            result = packet.handle(data, self.view, self.settings, tcp=False, rng=self.rng)
+            result = packet.handle(data, self.view, self.settings, tcp=False, rng=self.rng, memo=self.memo)
         except Exception:  # packet.handle answers SERVFAIL itself; this is the last guard
             log.exception("DNS packet dropped")
             return
@@ -96,7 +98,7 @@ class DnsServer:
                 async with asyncio.timeout(TCP_IDLE_TIMEOUT):
                     (length,) = struct.unpack("!H", await reader.readexactly(2))
                     data = await reader.readexactly(length)
-                result = packet.handle(data, self.view, self.settings, tcp=True, rng=self.rng)
+                result = packet.handle(data, self.view, self.settings, tcp=True, rng=self.rng, memo=self.memo)
                 if isinstance(result, packet.Forward):
                     result = await self._forward(result, tcp=True)
                 if result is None:

@@ -64,6 +64,7 @@ class KVEntry:
 class StateView:
     def __init__(self) -> None:
         self.revision = 0
+        self.generation = 0  # bumped by every load and apply: caches of derived answers key on it
         self.kv: SortedDict[str, KVEntry] = SortedDict()
         self.tombstones: SortedDict[str, int] = SortedDict()
         self.nodes: dict[str, Record] = {}
@@ -85,6 +86,7 @@ class StateView:
         for kv in kvs:
             self._put(kv, set(), [])
         self.revision = revision
+        self.generation += 1
 
     def apply(self, events: list[Event]) -> None:
         """Apply one revision's events, then wake the watchers of what changed."""
@@ -93,6 +95,7 @@ class StateView:
         topics: set[Topic] = set()
         kv_keys: list[str] = []
         rev = events[0].kv.mod_revision
+        self.generation += 1
         for ev in events:
             if ev.type == "put":
                 self._put(ev.kv, topics, kv_keys)
