@@ -18,6 +18,7 @@ import logging
 import random
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import dns.edns
 import dns.exception
@@ -72,10 +73,12 @@ def handle(
         return None  # never answer answers: that is how reflection loops start
     if dns.opcode.from_flags(flags) != dns.opcode.QUERY:
         return _bare(qid, flags, dns.rcode.NOTIMP)
-    try:
-        query = dns.message.from_wire(wire)
-    except Exception:  # dnspython raises many kinds for malformed input; all of them mean FORMERR
-        return _bare(qid, flags, dns.rcode.FORMERR)
+    query: dns.message.Message | _Simple | None = _parse_simple(wire)
+    if query is None:
+        try:
+            query = dns.message.from_wire(wire)
+        except Exception:  # dnspython raises many kinds for malformed input; all of them mean FORMERR
+            return _bare(qid, flags, dns.rcode.FORMERR)
     try:
         return _answer(wire, query, view, settings, tcp=tcp, rng=rng, memo=memo)
     except Exception:
@@ -83,9 +86,68 @@ def handle(
         return _bare(qid, flags, dns.rcode.SERVFAIL)
 
 
+class _Question(NamedTuple):
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    rdclass: dns.rdataclass.RdataClass
+
+
+@dataclass(frozen=True, slots=True)
+class _Simple:
+    """A plain query read without dnspython: the parts of a Message that answering uses."""
+
+    id: int
+    flags: int
+    question: tuple[_Question]
+    edns: int  # -1: no OPT record
+    payload: int
+
+
+_SIMPLE_HEAD = struct.Struct("!HHHHHH")
+_OPT_FIXED = struct.Struct("!BHHBBHH")  # root owner, type, payload, ext. RCODE, version, flags, rdlength
+
+
+def _parse_simple(wire: bytes) -> _Simple | None:
+    """The common query (one uncompressed question, at most an OPT record of version 0 without
+    options, nothing after it) read directly; None for anything else, which dnspython then reads."""
+    qid, flags, qd, an, ns, ar = _SIMPLE_HEAD.unpack_from(wire)
+    if qd != 1 or an or ns or ar > 1:
+        return None
+    pos, labels = HEADER, []
+    while True:
+        if pos >= len(wire):
+            return None
+        length = wire[pos]
+        if length == 0:
+            break
+        if length > 63:
+            return None  # a pointer or reserved label type
+        labels.append(wire[pos + 1 : pos + 1 + length])
+        pos += 1 + length
+    if pos + 1 - HEADER > 255 or pos + 5 > len(wire):
+        return None
+    rdtype, rdclass = struct.unpack_from("!HH", wire, pos + 1)
+    pos += 5
+    if rdtype in _BAD_QUESTION_TYPES or rdtype in _NOT_IMPLEMENTED_TYPES:
+        return None
+    edns, payload = -1, 0
+    if ar:
+        if len(wire) != pos + _OPT_FIXED.size:
+            return None
+        owner, otype, payload, _ext, version, _eflags, rdlength = _OPT_FIXED.unpack_from(wire, pos)
+        if owner or otype != dns.rdatatype.OPT or version or rdlength:
+            return None
+        edns = 0
+    elif len(wire) != pos:
+        return None
+    name = dns.name.Name([*labels, b""])
+    question = _Question(name, dns.rdatatype.RdataType.make(rdtype), dns.rdataclass.RdataClass.make(rdclass))
+    return _Simple(qid, flags, (question,), edns, payload)
+
+
 def _answer(
     wire: bytes,
-    query: dns.message.Message,
+    query: dns.message.Message | _Simple,
     view: StateView,
     settings: DnsSettings,
     *,
@@ -130,7 +192,7 @@ def _answer(
     return _render(reply)
 
 
-def _reply(query: dns.message.Message, settings: DnsSettings, rcode: int) -> dns.message.Message:
+def _reply(query: dns.message.Message | _Simple, settings: DnsSettings, rcode: int) -> dns.message.Message:
     """The reply skeleton: ID, question, RD and CD echoed; RA only when recursors are configured."""
     reply = dns.message.Message(id=query.id)
     reply.flags = dns.flags.QR | (query.flags & (dns.flags.RD | dns.flags.CD))
@@ -194,5 +256,5 @@ def _bare(qid: int, flags: int, rcode: int) -> bytes:
     return struct.pack("!HHHHHH", qid, out, 0, 0, 0, 0)
 
 
-def _describe(query: dns.message.Message) -> str:
+def _describe(query: dns.message.Message | _Simple) -> str:
     return " ".join(f"{q.name} {dns.rdatatype.to_text(q.rdtype)}" for q in query.question)
