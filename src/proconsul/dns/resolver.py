@@ -276,22 +276,30 @@ def _address_answer(ask: _Ask, found: list[tuple[Record, Record]], ttl: int, dep
 def _srv_answer(ask: _Ask, found: list[tuple[Record, Record]], ttl: int, depth: int) -> Answer:
     out, seen = Answer(), set()
     for node, svc in found:
-        tagged = svc.data.get("TaggedAddresses") or {}
-        v4, v6 = _tagged(tagged, "lan_ipv4"), _tagged(tagged, "lan_ipv6")
-        key = (
-            node.data["Node"],
-            _translate(T.ANY, svc.data.get("Address") or "", v4, v6),
-            svc.data.get("Port"),
-        )
+        key, weight = _srv_identity(ask, node, svc)
         if key in seen:
             continue
         seen.add(key)
-        answers, extra = _instance_records(ask, node, svc, _weight(ask, node, svc), ttl, depth)
+        answers, extra = _instance_records(ask, node, svc, weight, ttl, depth)
         out.answer += answers
         out.additional += extra
         if ask.settings.node_meta_txt and answers:
             out.additional += _node_meta(ask, node, ttl)
     out.additional = list(dict.fromkeys(out.additional))
+    return out
+
+
+def _srv_identity(ask: _Ask, node: Record, svc: Record) -> tuple[tuple[object, ...], int]:
+    """What makes SRV instances duplicates (node, address, port), and the instance's SRV weight."""
+    memo_key = ("srv", node.data["Node"], svc.data["ID"])
+    if ask.memo is not None and memo_key in ask.memo:
+        return cast(tuple[tuple[object, ...], int], ask.memo[memo_key])
+    tagged = svc.data.get("TaggedAddresses") or {}
+    v4, v6 = _tagged(tagged, "lan_ipv4"), _tagged(tagged, "lan_ipv6")
+    key = (node.data["Node"], _translate(T.ANY, svc.data.get("Address") or "", v4, v6), svc.data.get("Port"))
+    out = (key, _weight(ask, node, svc))
+    if ask.memo is not None:
+        ask.memo[memo_key] = out
     return out
 
 
