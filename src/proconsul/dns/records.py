@@ -78,6 +78,7 @@ class Parts:
     rdata: bytes
     uncompressed: int
     key: tuple[object, ...]
+    packed: bytes  # type, class, TTL, rdlength and rdata: all that follows the owner when `names` is empty
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -134,7 +135,8 @@ def _parts_of(rr: RR) -> Parts:
     full = len(rdata.to_wire() or b"")
     size = len(rr.name.to_wire() or b"") + 10 + full
     key = (owner[0][0] if owner else (), rr.ttl, int(rdata.rdclass), rdtype, rdata.to_digestable())
-    return Parts(owner, rdtype, tuple(labels_of(n) for n in names), tail, size, key)
+    packed = struct.pack("!HHIH", rdtype, IN, rr.ttl, len(tail)) + tail
+    return Parts(owner, rdtype, tuple(labels_of(n) for n in names), tail, size, key, packed)
 
 
 def name_of(*parts: str) -> dns.name.Name:

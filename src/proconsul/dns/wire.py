@@ -37,8 +37,7 @@ def _record(out: bytearray, rr: RR, table: dict[tuple[bytes, ...], int]) -> None
     parts = rr.parts
     _name(out, parts.owner, table)
     if not parts.names:
-        out += _RR.pack(parts.rdtype, 1, rr.ttl, len(parts.rdata))
-        out += parts.rdata
+        out += parts.packed
         return
     out += _RR.pack(parts.rdtype, 1, rr.ttl, 0)
     start = len(out)
