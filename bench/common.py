@@ -70,18 +70,71 @@ def free_port() -> int:
     raise RuntimeError("no free loopback port found")
 
 
+# ---------------------------------------------------------------- CPU pinning
+#
+# "Server and load generator pinned to different cores": with 2 or more CPUs, every server under
+# test (proconsul, etcd, nginx, dnsmasq) runs on CPU 0 and every load generator (wrk, dnsperf, the
+# scripts' own asyncio clients) on CPU 1. With one CPU nothing is pinned and the footer says so.
+
+SERVER_CPU = 0
+CLIENT_CPU = 1
+
+
+def pinning_enabled() -> bool:
+    return (
+        (os.cpu_count() or 1) >= 2
+        and shutil.which("taskset") is not None
+        and hasattr(os, "sched_setaffinity")
+    )
+
+
+def pinned(argv: Sequence[str], role: str) -> list[str]:
+    """`argv` run under `taskset -c <cpu>` for role "server" or "client" (unchanged on one CPU).
+
+    taskset execs the program, so the child's PID is the program's own."""
+    if not pinning_enabled():
+        return list(argv)
+    cpu = SERVER_CPU if role == "server" else CLIENT_CPU
+    return ["taskset", "-c", str(cpu), *argv]
+
+
+def pin_client_process() -> None:
+    """Pin the calling Python process (its asyncio load clients) to the client CPU."""
+    if pinning_enabled():
+        os.sched_setaffinity(0, {CLIENT_CPU})
+
+
+def pinning_note() -> str:
+    if pinning_enabled():
+        return (
+            f"CPU pinning: servers (proconsul, etcd, nginx, dnsmasq) on CPU {SERVER_CPU} (`taskset -c "
+            f"{SERVER_CPU}`), load generators (wrk, dnsperf, Python clients) on CPU {CLIENT_CPU}"
+        )
+    return f"CPU pinning: none ({os.cpu_count()} CPU(s) or no taskset): servers and generators share CPUs"
+
+
 class Proc:
-    """One child process, logging to a file; stopped by PID only."""
+    """One child process, logging to a file; stopped by PID only.
+
+    `pin="server"` (or "client") runs it under `taskset` on that role's CPU, see `pinned`."""
 
     _live: list[Proc] = []
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        cwd: Path | None = None,
+        pin: str | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        run = pinned(self.argv, pin) if pin else self.argv
         self.popen = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd
+            run, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd
         )
         Proc._live.append(self)
 
@@ -208,7 +261,7 @@ def start_proconsul(exe: str, root: Path) -> tuple[Proc, str]:
         exe, "agent", "-server", "-bootstrap", f"-data-dir={data}", f"-bind={HOST}", f"-client={HOST}",
         f"-http-port={http_port}", f"-dns-port={dns_port}", "-node=bench",
     ]  # fmt: skip
-    proc = Proc("proconsul", argv, root / "proconsul.log")
+    proc = Proc("proconsul", argv, root / "proconsul.log", pin="server")
     base = f"http://{HOST}:{http_port}"
 
     def ready() -> bool:
@@ -276,7 +329,9 @@ def run_wrk(url: str, duration: str, connections: int, script: Path | None = Non
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(url)
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=_seconds(duration) + 60, check=False)
+    out = subprocess.run(
+        pinned(argv, "client"), capture_output=True, text=True, timeout=_seconds(duration) + 60, check=False
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({out.returncode}): {out.stderr}")
     shown = " ".join(Path(a).name if script is not None and a == str(script) else a for a in argv)
@@ -395,15 +450,16 @@ def machine_lines(data_root: Path) -> list[str]:
         f"kernel: {platform.release()}",
         f"data directories on: {_fs_type(data_root)}",
         f"Python: {platform.python_version()}",
+        pinning_note(),
     ]
 
 
 def generator_note(duration: str, connections: int) -> str:
     return (
         f"Load generator: wrk -t{THREADS} -c{connections} -d{duration} --latency, the same generator and "
-        f"settings for both systems. wrk runs on the same {os.cpu_count()}-core machine as the servers and "
-        "competes with them for CPU, so absolute numbers are lower than on a separate client; the ratio "
-        "is the figure to compare."
+        f"settings for both systems. wrk runs on the same {os.cpu_count()}-core machine as the servers "
+        f"({pinning_note()}), so absolute numbers are lower than on a separate client; the ratio is the "
+        "figure to compare."
     )
 
 
@@ -427,3 +483,62 @@ def header_section(
     lines.append(f"- Command: `python {' '.join(sys.argv)}`")
     lines.append(f"- {generator_note(duration, connections)}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- headline figures for bench/run.py
+
+
+def figure(
+    name: str,
+    proconsul: float | None,
+    peer: float | None = None,
+    unit: str = "",
+    *,
+    min_ratio: float | None = None,
+    max_value: float | None = None,
+    min_value: float | None = None,
+    target: str = "",
+) -> dict[str, object]:
+    """One headline figure: proconsul's value, the peer's (if any), their ratio and a target.
+
+    Targets: `min_ratio` (proconsul/peer >= x), `max_value` (proconsul < x), `min_value`
+    (proconsul >= x); `target` overrides the generated description. `pass` is None without one."""
+    ratio = proconsul / peer if proconsul is not None and peer else None
+    passed: bool | None = None
+    desc = target
+    if min_ratio is not None:
+        passed = ratio is not None and ratio >= min_ratio
+        desc = desc or f"ratio ≥ {min_ratio:g}"
+    if max_value is not None:
+        passed = proconsul is not None and proconsul < max_value and passed is not False
+        desc = desc or f"< {max_value:g} {unit}".strip()
+    if min_value is not None:
+        passed = proconsul is not None and proconsul >= min_value and passed is not False
+        desc = desc or f"≥ {min_value:g} {unit}".strip()
+    return {
+        "name": name,
+        "proconsul": proconsul,
+        "peer": peer,
+        "unit": unit,
+        "ratio": round(ratio, 4) if ratio is not None else None,
+        "target": desc,
+        "pass": passed,
+    }
+
+
+def write_figures(name: str, figures: Sequence[dict[str, object]], **extra: object) -> Path:
+    """bench/results/<name>.json: {"figures": [...], "pinning": ..., "date": ..., "command": ...}.
+
+    bench/run.py reads it after running the script; the script's own .md stays the full report."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    doc = {
+        "script": f"{name}.py",
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": f"python {' '.join(sys.argv)}",
+        "pinning": pinning_note(),
+        "figures": list(figures),
+        **extra,
+    }
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return path

@@ -129,7 +129,7 @@ def dnsmasq_argv(root: Path, port: int) -> list[str]:
 
 def start_dnsmasq(root: Path) -> tuple[c.Proc, int]:
     port = c.free_port()
-    proc = c.Proc("dnsmasq", dnsmasq_argv(root, port), root / "dnsmasq.log")
+    proc = c.Proc("dnsmasq", dnsmasq_argv(root, port), root / "dnsmasq.log", pin="server")
     c.wait_ready(proc, lambda: len(dig(port, QUERIES[0], edns=True).answer) == INSTANCES)
     return proc, port
 
@@ -261,7 +261,9 @@ class Load:
 
 def run_dnsperf(port: int, datafile: Path, load: Load) -> DnsperfResult:
     argv = ["dnsperf", "-m", "udp", "-s", c.HOST, "-p", str(port), "-d", str(datafile), *load.flags()]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=load.seconds + 60, check=False)
+    out = subprocess.run(
+        c.pinned(argv, "client"), capture_output=True, text=True, timeout=load.seconds + 60, check=False
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({out.returncode}): {out.stdout}{out.stderr}")
     shown = " ".join(Path(a).name if a == str(datafile) else a for a in argv)
@@ -478,6 +480,15 @@ def report(
         [("Setup", setup), ("Results", results), ("Notes", "\n".join(notes))],
     )
     print(f"wrote {path}")
+    c.write_figures(
+        "dns_throughput",
+        [
+            c.figure(f"DNS {r.query.label} (vs dnsmasq)", r.pc.qps, r.ref.qps, "q/s", min_ratio=0.1)
+            for r in rows
+        ],
+        errors=failed,
+        records_differ=[r.query.label for r in differ],
+    )
     return status
 
 

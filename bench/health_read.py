@@ -70,7 +70,7 @@ http {{
 """
     )
     argv = ["/usr/sbin/nginx", "-p", str(root), "-c", str(conf), "-e", str(root / "nginx-error.log")]
-    proc = c.Proc("nginx", argv, root / "nginx.log")
+    proc = c.Proc("nginx", argv, root / "nginx.log", pin="server")
 
     def ready() -> bool:
         status, got = c.http("GET", f"http://{c.HOST}:{port}{STATIC_PATH}", timeout=2)
@@ -157,6 +157,19 @@ def main() -> int:
         ],
     )
     print(f"wrote {path}")
+    c.write_figures(
+        "health_read",
+        [
+            c.figure(
+                f"health read, {INSTANCES} instances (vs nginx static, same bytes)",
+                r_pc.rps,
+                r_ng.rps,
+                "req/s",
+                min_ratio=0.15,
+            ),
+        ],
+        errors=errors,
+    )
     return 1 if errors else 0
 
 

@@ -129,7 +129,7 @@ def start_etcd(root: Path) -> tuple[c.Proc, str]:
         "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu,
         "--initial-cluster", f"bench={pu}", "--initial-cluster-state", "new",
     ]  # fmt: skip
-    proc = c.Proc("etcd", argv, root / "etcd.log")
+    proc = c.Proc("etcd", argv, root / "etcd.log", pin="server")
 
     def ready() -> bool:
         status, body = c.http("GET", f"{cu}/health", timeout=2)
@@ -280,6 +280,15 @@ def report(
         ],
     )
     print(f"wrote {path}")
+    targets = {OPS[0].name: 0.7, OPS[1].name: 3.0}  # KV PUT >= 0.7 x etcd, GET one key >= 3 x etcd range
+    c.write_figures(
+        "kv_throughput",
+        [
+            c.figure(f"KV {op.name}", a.rps, b.rps, "req/s", min_ratio=targets.get(op.name))
+            for op, a, b in results
+        ],
+        errors=errors,
+    )
     return 1 if errors else 0
 
 

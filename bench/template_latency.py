@@ -265,7 +265,7 @@ def start_nginx(root: Path) -> tuple[c.Proc, str]:
     (root / "nginx.conf").write_text(NGINX_CONF.format(root=root))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     base = [nginx, "-p", f"{root}/", "-c", str(root / "nginx.conf")]
-    proc = c.Proc("nginx", [*base, "-e", str(root / "nginx-error.log")], root / "nginx.log")
+    proc = c.Proc("nginx", [*base, "-e", str(root / "nginx-error.log")], root / "nginx.log", pin="server")
     c.wait_ready(proc, lambda: (root / "nginx.pid").exists(), interval=0.05)
     return proc, " ".join([*base, "-s", "reload"])
 
@@ -302,6 +302,7 @@ def main() -> None:
                 args.proconsul, "template", "-consul-addr", addr, "-log-level=info",
                 "-template", f"{ctmpl}:{root / 'vhost' / 'site.conf'}:{reload}",
             ], root / "template.log")  # fmt: skip
+            c.pin_client_process()  # the asyncio observers and clients below run on the client CPU
             tl = asyncio.run(measure(sock, img, base, nginx_port, (keeper, keeper_port), trials))
             if not tmpl.alive():
                 raise RuntimeError(f"proconsul template exited:\n{tmpl.log_tail()}")
@@ -362,6 +363,28 @@ def report(tl: Timeline, trials: int, busy: float, root: Path, args: argparse.Na
         "requests on new connections throughout.\n\n"
         + "\n".join(f"- {line}" for line in [*c.machine_lines(root), c.busy_note(busy)])
         + "\n"
+    )
+    up, gone = col("nginx up"), col("nginx old retired")
+    c.write_figures(
+        "template_latency",
+        [
+            c.figure(
+                "end to end: container start → nginx routes, p99",
+                pct(up, 99),
+                pct(col("registry up"), 99),
+                "ms",
+                max_value=500,
+            ),
+            c.figure(
+                "end to end: container death → not routed (old config retired), p99",
+                pct(gone, 99),
+                pct(col("registry down"), 99),
+                "ms",
+                max_value=500,
+            ),
+        ],
+        failed_requests=len(tl.failures),
+        trials=len(seen),
     )
 
 
