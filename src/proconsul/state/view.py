@@ -104,8 +104,9 @@ class StateView:
         for topic in topics:
             self.topic_index[topic] = rev
         self.revision = max(self.revision, rev)
-        self.notifier.notify(topics, kv_keys)
+        # the writers first: their acknowledgements are scheduled ahead of however many watchers wake
         self._release_applied()
+        self.notifier.notify(topics, kv_keys)
 
     async def wait_applied(self, revision: int) -> None:
         if revision <= self.revision:
