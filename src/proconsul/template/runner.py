@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import functools
 import logging
 import os
@@ -132,8 +133,6 @@ def _exec_env(config: ExecConfig, env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _glob(pattern: str, name: str) -> bool:
-    import fnmatch
-
     return fnmatch.fnmatchcase(name, pattern)
 
 
@@ -323,15 +322,15 @@ class Runner:
 
     def _dry(self, unit: TemplateUnit, text: str) -> bool:
         path = unit.config.destination
+        if unit.dry_printed == text:
+            return False
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 if handle.read() == text:
                     return False
         except OSError:
             pass
-        if getattr(unit, "_dry_last", None) == text:
-            return False
-        unit._dry_last = text  # type: ignore[attr-defined]
+        unit.dry_printed = text
         sys.stdout.write(f"> {path}\n{text}")
         sys.stdout.flush()
         return False

@@ -53,6 +53,7 @@ class TemplateUnit:
     status: TemplateStatus = field(default_factory=TemplateStatus)
     fire_at: float | None = None  # quiescence: when to render
     deadline: float | None = None  # quiescence: never later than this
+    dry_printed: str | None = None  # -dry: the output last printed, so it is printed once
 
     @classmethod
     def load(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -14,44 +15,19 @@ def _wrap(name: str, exc: NumError) -> ValueError:
     return ValueError(f"{name}: {exc}")
 
 
-def parse_bool_(text: Any) -> bool:
-    s = want_str(text)
-    if s == "":
-        return False
-    try:
-        return parse_bool(s)
-    except NumError as exc:
-        raise _wrap("parseBool", exc) from None
+def _empty_is_zero(name: str, parse: Callable[[str], Any], zero: Any) -> Callable[[Any], Any]:
+    """consul-template's parseBool/Float/Int/Uint: "" is the zero value, else Go's strconv."""
 
+    def parse_text(text: Any) -> Any:
+        s = want_str(text)
+        if s == "":
+            return zero
+        try:
+            return parse(s)
+        except NumError as exc:
+            raise _wrap(name, exc) from None
 
-def parse_float_(text: Any) -> float:
-    s = want_str(text)
-    if s == "":
-        return 0.0
-    try:
-        return parse_float(s)
-    except NumError as exc:
-        raise _wrap("parseFloat", exc) from None
-
-
-def parse_int_(text: Any) -> int:
-    s = want_str(text)
-    if s == "":
-        return 0
-    try:
-        return parse_int(s)
-    except NumError as exc:
-        raise _wrap("parseInt", exc) from None
-
-
-def parse_uint_(text: Any) -> int:
-    s = want_str(text)
-    if s == "":
-        return 0
-    try:
-        return parse_uint(s)
-    except NumError as exc:
-        raise _wrap("parseUint", exc) from None
+    return parse_text
 
 
 def _no_constant(name: str) -> Any:
@@ -110,10 +86,10 @@ def parse_yaml(text: Any) -> Any:
 
 
 FUNCS = {
-    "parseBool": parse_bool_,
-    "parseFloat": parse_float_,
-    "parseInt": parse_int_,
-    "parseUint": parse_uint_,
+    "parseBool": _empty_is_zero("parseBool", parse_bool, False),
+    "parseFloat": _empty_is_zero("parseFloat", parse_float, 0.0),
+    "parseInt": _empty_is_zero("parseInt", parse_int, 0),
+    "parseUint": _empty_is_zero("parseUint", parse_uint, 0),
     "parseJSON": parse_json,
     "parseYAML": parse_yaml,
 }
