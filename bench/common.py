@@ -542,3 +542,16 @@ def write_figures(name: str, figures: Sequence[dict[str, object]], **extra: obje
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
     return path
+
+
+def nginx_conf(root: Path, include: str) -> str:
+    """A self-contained nginx.conf (pid, logs and temp files under `root`) including `include` in http{}."""
+    temp = "".join(
+        f"    {kind}_temp_path {root}/nginx-temp/{kind.split('_')[0]};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"daemon off;\nworker_processes 1;\npid {root}/nginx.pid;\nerror_log {root}/nginx-error.log;\n"
+        f"events {{ worker_connections 1024; }}\n"
+        f"http {{\n    access_log off;\n{temp}    include {include};\n}}\n"
+    )

@@ -70,23 +70,6 @@ server {{
 }}
 """
 
-NGINX_CONF = """\
-daemon off;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/nginx-temp/body;
-    proxy_temp_path {root}/nginx-temp/proxy;
-    fastcgi_temp_path {root}/nginx-temp/fastcgi;
-    uwsgi_temp_path {root}/nginx-temp/uwsgi;
-    scgi_temp_path {root}/nginx-temp/scgi;
-    include vhost/*.conf;
-}}
-"""
-
 
 def image(root: Path, sock: str) -> str:
     """An offline busybox image with httpd (`docker import` of a static busybox and its links)."""
@@ -262,7 +245,7 @@ def wait_passing(proc: c.Proc, base: str, count: int) -> None:
 def start_nginx(root: Path) -> tuple[c.Proc, str]:
     (root / "vhost").mkdir()
     (root / "nginx-temp").mkdir()
-    (root / "nginx.conf").write_text(NGINX_CONF.format(root=root))
+    (root / "nginx.conf").write_text(c.nginx_conf(root, "vhost/*.conf"))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     base = [nginx, "-p", f"{root}/", "-c", str(root / "nginx.conf")]
     proc = c.Proc("nginx", [*base, "-e", str(root / "nginx-error.log")], root / "nginx.log", pin="server")

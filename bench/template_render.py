@@ -47,23 +47,6 @@ TXN_OPS = 64
 Sample = tuple[float, float, float, float]
 """One change: registry acknowledged, file on disk, reload ran (ms after it started), reloads."""
 
-NGINX_CONF = """\
-daemon off;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/nginx-temp/body;
-    proxy_temp_path {root}/nginx-temp/proxy;
-    fastcgi_temp_path {root}/nginx-temp/fastcgi;
-    uwsgi_temp_path {root}/nginx-temp/uwsgi;
-    scgi_temp_path {root}/nginx-temp/scgi;
-    include {root}/upstreams.conf;
-}}
-"""
-
 
 def names(count: int) -> list[str]:
     return [f"svc-{i:04d}" for i in range(count)]
@@ -195,7 +178,7 @@ def main() -> None:
         ctmpl.write_text(EXAMPLE.read_text().replace("listen 80;", f"listen {c.HOST}:{nginx_port};"))
         out, reloaded = root / "upstreams.conf", root / "reloaded"
         (root / "nginx-temp").mkdir()
-        (root / "nginx.conf").write_text(NGINX_CONF.format(root=root))
+        (root / "nginx.conf").write_text(c.nginx_conf(root, f"{root}/upstreams.conf"))
         nginx_exe = shutil.which("nginx") or "/usr/sbin/nginx"
         ngx = [nginx_exe, "-p", f"{root}/", "-c", str(root / "nginx.conf")]
         out.write_text("")
