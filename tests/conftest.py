@@ -12,13 +12,14 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from proconsul.agent.context import AgentContext
 from proconsul.agent.runner import running_agent
-from proconsul.api.server import build_app
+from proconsul.api.server import build_server
 from proconsul.config import AgentConfig
+from proconsul.http import HttpServer
 from proconsul.state.watch import ChangeNotifier, Deps
 from proconsul.store.sqlite import open_sqlite
 
@@ -45,18 +46,27 @@ async def agent_ctx(tmp_path: Path) -> AsyncIterator[AgentContext]:
 
 
 @contextlib.asynccontextmanager
-async def api_client(ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    """The agent's HTTP API, in process."""
-    client = TestClient(TestServer(build_app(ctx)))
-    await client.start_server()
+async def served_api(ctx: AgentContext) -> AsyncIterator[tuple[HttpServer, aiohttp.ClientSession]]:
+    """The agent's HTTP server, in process, on a free loopback port, and a client for it whose
+    requests take paths ("/v1/...")."""
+    server = build_server(ctx)
+    port = await server.listen("127.0.0.1", 0)
+    client = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}")
     try:
-        yield client
+        yield server, client
     finally:
         await client.close()
+        await server.close()
+
+
+@contextlib.asynccontextmanager
+async def api_client(ctx: AgentContext) -> AsyncIterator[aiohttp.ClientSession]:
+    async with served_api(ctx) as (_, client):
+        yield client
 
 
 @pytest.fixture
-async def api(agent_ctx: AgentContext) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def api(agent_ctx: AgentContext) -> AsyncIterator[aiohttp.ClientSession]:
     async with api_client(agent_ctx) as client:
         yield client
 

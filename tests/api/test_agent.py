@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.agent.context import AgentContext
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 AGENT_SERVICE_FIELDS = {
     "ID", "Service", "Tags", "Meta", "Port", "Address", "Weights", "EnableTagOverride", "Datacenter",
 }  # fmt: skip

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from aiohttp import ClientSession
+from tests.conftest import served_api
 
-from aiohttp.test_utils import TestClient
-
+from proconsul.agent.context import AgentContext
 from proconsul.api.common import RESPONSE_CACHE
 
-Client = TestClient[Any, Any]
+Client = ClientSession
 
 
 async def register(api: Client, node: str, status: str) -> None:
@@ -21,14 +21,15 @@ async def register(api: Client, node: str, status: str) -> None:
     assert (await api.put("/v1/catalog/register", json=body)).status == 200
 
 
-async def test_unchanged_reads_are_served_from_the_cache(api: Client) -> None:
-    await register(api, "n1", "passing")
-    cache = api.app[RESPONSE_CACHE]
-    first = await (await api.get("/v1/health/service/web?passing")).read()
-    hits = cache.hits
-    second = await (await api.get("/v1/health/service/web?passing")).read()
-    assert second == first
-    assert cache.hits == hits + 1
+async def test_unchanged_reads_are_served_from_the_cache(agent_ctx: AgentContext) -> None:
+    async with served_api(agent_ctx) as (server, api):
+        await register(api, "n1", "passing")
+        cache = server.app[RESPONSE_CACHE]
+        first = await (await api.get("/v1/health/service/web?passing")).read()
+        hits = cache.hits
+        second = await (await api.get("/v1/health/service/web?passing")).read()
+        assert second == first
+        assert cache.hits == hits + 1
 
 
 async def test_a_change_rebuilds_the_body(api: Client) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 COORD = {"Adjustment": 0.1, "Error": 0.5, "Height": 0.001, "Vec": [0.5, 0, 0, 0, 0, 0, 0, -0.25]}
 
 

@@ -6,12 +6,12 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 if TYPE_CHECKING:
     from conftest import NotifierSpy
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 CHECK_FIELDS = {
     "Node", "CheckID", "Name", "Status", "Notes", "Output", "ServiceID", "ServiceName", "ServiceTags",
     "Type", "Definition", "CreateIndex", "ModifyIndex",

@@ -7,12 +7,12 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 if TYPE_CHECKING:
     from conftest import NotifierSpy
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 ENTRY_FIELDS = {"LockIndex", "Key", "Flags", "Value", "CreateIndex", "ModifyIndex"}
 MAX_VALUE = 524288
 

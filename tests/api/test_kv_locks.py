@@ -7,11 +7,11 @@ import base64
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.agent.context import AgentContext
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 ENTRY_FIELDS = ["LockIndex", "Key", "Flags", "Value", "CreateIndex", "ModifyIndex", "Session"]
 
 

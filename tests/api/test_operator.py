@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 
 
 async def test_raft_configuration_is_this_server_as_leader(api: Client) -> None:

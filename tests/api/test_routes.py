@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.api.routes import ROUTES
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 KV = next(r.path for r in ROUTES if r.path.startswith("/v1/kv/"))
 SESSION = "8b4f1ee3-7d1c-4c0b-9a57-6f1f3b0c2a11"
 

@@ -10,7 +10,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.agent.context import AgentContext
 from proconsul.state.sessions import REAP, SESSIONS, LockDelays, node_sessions_topic, session_topic
@@ -19,7 +19,7 @@ from proconsul.state.watch import Topic
 if TYPE_CHECKING:
     from conftest import NotifierSpy
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 DECODE_FAILED = "Request decode failed: json: cannot unmarshal"
 SESSION_FIELDS = [
     "ID", "Name", "Node", "LockDelay", "Behavior", "TTL",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 
 
 async def test_leader_is_the_server_rpc_address(api: Client) -> None:

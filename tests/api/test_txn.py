@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.agent.context import AgentContext
 from proconsul.store import Compare, Op, Put, TxnResult
@@ -17,7 +17,7 @@ from proconsul.store import Compare, Op, Put, TxnResult
 if TYPE_CHECKING:
     from conftest import NotifierSpy
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 KV_FIELDS = ["LockIndex", "Key", "Flags", "Value", "CreateIndex", "ModifyIndex"]
 TOO_MANY = "Transaction contains too many operations (129 > 128)"
 WEB = {"Service": "web", "Port": 80, "Tags": ["x"]}

@@ -12,14 +12,14 @@ import dns.message
 import dns.query
 import dns.rdatatype
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from conftest import AgentProcess, free_port
 from proconsul.agent.context import AgentContext
 from proconsul.dns import packet
 from proconsul.dns.settings import DnsSettings
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 SETTINGS = DnsSettings(datacenter="dc1", alt_domain="alt.test.", enable_truncate=True)
 NAMES = [
     "web.service.consul", "_web._tcp.consul", "v1.web.service.dc1.dc.consul", "node1.node.consul",

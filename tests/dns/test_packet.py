@@ -13,7 +13,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.agent.context import AgentContext
 from proconsul.config import load_agent_config
@@ -22,7 +22,7 @@ from proconsul.dns.memo import Memo
 from proconsul.dns.settings import DnsSettings, recursor_address
 from proconsul.errors import ConfigError
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 BASE = DnsSettings(datacenter="dc1")
 
 

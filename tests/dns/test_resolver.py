@@ -11,13 +11,13 @@ import dns.rcode
 import dns.rdatatype
 import dns.reversename
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 
 from proconsul.agent.context import AgentContext
 from proconsul.dns.resolver import Answer, resolve
 from proconsul.dns.settings import DnsSettings
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 BASE = DnsSettings(datacenter="dc1", agent_address="127.0.0.1")
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 from tests.api.test_health import check, get_json, populate, register
 
 if TYPE_CHECKING:
     from conftest import NotifierSpy
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 SUMMARY_FIELDS = {
     "Kind", "Name", "Datacenter", "Tags", "Nodes", "ExternalSources", "InstanceCount", "ChecksPassing",
     "ChecksWarning", "ChecksCritical", "GatewayConfig", "TransparentProxy", "ConnectNative",

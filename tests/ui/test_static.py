@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 from tests.conftest import api_client, dev_config
 
 from proconsul.agent.runner import running_agent
 from proconsul.store.sqlite import open_sqlite
 from proconsul.ui import STATIC_DIR, Assets
 
-Client = TestClient  # type: ignore[type-arg]
+Client = ClientSession
 MODULES = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js"))
 
 

@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from proconsul import CONSUL_COMPAT_VERSION, logs
 from proconsul.agent.checks import script
 from proconsul.agent.checks.scheduler import CheckScheduler, CheckSettings
@@ -26,10 +24,11 @@ from proconsul.agent.definitions import CheckDef, check_from_body, service_from_
 from proconsul.agent.local import LocalAgent
 from proconsul.agent.session_reaper import reap_sessions
 from proconsul.api import decode
-from proconsul.api.server import build_app
+from proconsul.api.server import build_server
 from proconsul.config import AgentConfig, load_agent_config
 from proconsul.dns import DnsServer, DnsSettings
 from proconsul.errors import ConfigError, ProconsulError
+from proconsul.http import HttpServer
 from proconsul.state.view import StateView
 from proconsul.state.writer import Registry
 from proconsul.store import Backend
@@ -225,12 +224,15 @@ async def _anti_entropy(local: LocalAgent) -> None:
             log.exception("anti-entropy sync failed")
 
 
-async def _serve(ctx: AgentContext) -> web.AppRunner:
-    runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False, shutdown_timeout=2.0)
-    await runner.setup()
-    for host in ctx.config.client_addr.split():
-        await web.TCPSite(runner, host, ctx.config.ports.http, reuse_address=True).start()
-    return runner
+async def _serve(ctx: AgentContext) -> HttpServer:
+    server = build_server(ctx)
+    try:
+        for host in ctx.config.client_addr.split():
+            await server.listen(host, ctx.config.ports.http)
+    except BaseException:
+        await server.close()
+        raise
+    return server
 
 
 async def _serve_dns(ctx: AgentContext, settings: DnsSettings | None) -> DnsServer | None:
@@ -307,11 +309,11 @@ async def _main(config: AgentConfig) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, ctx.shutdown.set)
         loop.add_signal_handler(signal.SIGHUP, ctx.reload_requested.set)
-        runner = await _serve(ctx)
+        http_server = await _serve(ctx)
         try:
             dns_server = await _serve_dns(ctx, dns_settings)
         except ProconsulError:
-            await runner.cleanup()
+            await http_server.close()
             raise
         dns_hosts = config.addresses.dns or config.client_addr
         log.info(
@@ -329,6 +331,6 @@ async def _main(config: AgentConfig) -> int:
         log.info("agent shutting down")
         if dns_server is not None:
             await dns_server.close()
-        await runner.cleanup()
+        await http_server.close()
     log.info("agent stopped")
     return 0

@@ -6,7 +6,6 @@ import hashlib
 from typing import Any
 
 import orjson
-from aiohttp import web
 
 from proconsul import CONSUL_COMPAT_VERSION, __version__
 from proconsul.agent.checks import script
@@ -15,19 +14,20 @@ from proconsul.api import decode, shapes
 from proconsul.api.common import EMPTY, Reply, context, flag, query_options, read_body
 from proconsul.api.metrics import metrics_reply
 from proconsul.errors import BadRequest, NotFound, ServerError, Unauthorized
+from proconsul.http import Request
 from proconsul.state import queries
 
 MAX_BODY = 1 << 20
 STATUS_CODES = {"passing": 200, "warning": 429, "critical": 503, "maintenance": 503}
 
 
-async def _json_body(request: web.Request, schema: decode.Struct) -> dict[str, Any]:
-    raw = await read_body(request, MAX_BODY)
+async def _json_body(request: Request, schema: decode.Struct) -> dict[str, Any]:
+    raw = read_body(request, MAX_BODY)
     body = decode.parse_json(raw) if raw.strip() else {}
     return decode.decode(body, schema)  # type: ignore[no-any-return]
 
 
-def member(request: web.Request) -> dict[str, Any]:
+def member(request: Request) -> dict[str, Any]:
     ctx = context(request)
     cfg = ctx.config
     return {
@@ -58,7 +58,7 @@ def member(request: web.Request) -> dict[str, Any]:
     }
 
 
-async def self_(request: web.Request) -> Reply:
+async def self_(request: Request) -> Reply:
     ctx = context(request)
     cfg = ctx.config
     config = {
@@ -122,7 +122,7 @@ async def self_(request: web.Request) -> Reply:
     )
 
 
-async def members(request: web.Request) -> Reply:
+async def members(request: Request) -> Reply:
     entry = member(request)
     if flag(request, "wan"):
         cfg = context(request).config
@@ -130,7 +130,7 @@ async def members(request: web.Request) -> Reply:
     return Reply([entry])
 
 
-async def services(request: web.Request) -> Reply:
+async def services(request: Request) -> Reply:
     ctx, opts = context(request), query_options(request)
     out = {
         sid: shapes.agent_service(ctx.local.service_record(sid) or {}, ctx.config.datacenter)
@@ -141,7 +141,7 @@ async def services(request: web.Request) -> Reply:
     return Reply(out)
 
 
-async def service(request: web.Request) -> Reply:
+async def service(request: Request) -> Reply:
     ctx = context(request)
     sid = request.match_info["id"]
     rec = ctx.local.service_record(sid)
@@ -153,7 +153,7 @@ async def service(request: web.Request) -> Reply:
     return Reply(out, headers={"X-Consul-Contenthash": digest})
 
 
-async def checks(request: web.Request) -> Reply:
+async def checks(request: Request) -> Reply:
     ctx, opts = context(request), query_options(request)
     out = {cid: rec for cid in sorted(ctx.local.checks) if (rec := ctx.local.check_record(cid)) is not None}
     for rec in out.values():
@@ -164,7 +164,7 @@ async def checks(request: web.Request) -> Reply:
     return Reply(out)
 
 
-def _refuse_disabled_scripts(request: web.Request, checks: list[CheckDef]) -> None:
+def _refuse_disabled_scripts(request: Request, checks: list[CheckDef]) -> None:
     cfg = context(request).config
     reason = script.refusal(
         checks,
@@ -176,7 +176,7 @@ def _refuse_disabled_scripts(request: web.Request, checks: list[CheckDef]) -> No
         raise ServerError(reason)
 
 
-async def service_register(request: web.Request) -> Reply:
+async def service_register(request: Request) -> Reply:
     ctx = context(request)
     svc, svc_checks = service_from_body(await _json_body(request, decode.SERVICE))
     _refuse_disabled_scripts(request, svc_checks)
@@ -188,12 +188,12 @@ async def service_register(request: web.Request) -> Reply:
     return EMPTY
 
 
-async def service_deregister(request: web.Request) -> Reply:
+async def service_deregister(request: Request) -> Reply:
     await context(request).local.remove_service(request.match_info["id"])
     return EMPTY
 
 
-async def check_register(request: web.Request) -> Reply:
+async def check_register(request: Request) -> Reply:
     ctx = context(request)
     body = await _json_body(request, decode.CHECK)
     chk = check_from_body(body)
@@ -207,12 +207,12 @@ async def check_register(request: web.Request) -> Reply:
     return EMPTY
 
 
-async def check_deregister(request: web.Request) -> Reply:
+async def check_deregister(request: Request) -> Reply:
     await context(request).local.remove_check(request.match_info["id"])
     return EMPTY
 
 
-async def _ttl_update(request: web.Request, status: str, output: str) -> Reply:
+async def _ttl_update(request: Request, status: str, output: str) -> Reply:
     ctx, cid = context(request), request.match_info["id"]
     chk = ctx.local.checks.get(cid)
     if chk is None or not chk.ttl:
@@ -221,19 +221,19 @@ async def _ttl_update(request: web.Request, status: str, output: str) -> Reply:
     return EMPTY
 
 
-async def check_pass(request: web.Request) -> Reply:
+async def check_pass(request: Request) -> Reply:
     return await _ttl_update(request, "passing", request.query.get("note", ""))
 
 
-async def check_warn(request: web.Request) -> Reply:
+async def check_warn(request: Request) -> Reply:
     return await _ttl_update(request, "warning", request.query.get("note", ""))
 
 
-async def check_fail(request: web.Request) -> Reply:
+async def check_fail(request: Request) -> Reply:
     return await _ttl_update(request, "critical", request.query.get("note", ""))
 
 
-async def check_update(request: web.Request) -> Reply:
+async def check_update(request: Request) -> Reply:
     body = await _json_body(request, decode.CHECK_UPDATE)
     status = body.get("Status") or ""
     if status not in ("passing", "warning", "critical"):
@@ -241,7 +241,7 @@ async def check_update(request: web.Request) -> Reply:
     return await _ttl_update(request, status, body.get("Output") or "")
 
 
-def _enable(request: web.Request) -> bool:
+def _enable(request: Request) -> bool:
     if "enable" not in request.query:
         raise BadRequest("Missing value for enable")
     value = request.query["enable"]
@@ -250,7 +250,7 @@ def _enable(request: web.Request) -> bool:
     return value == "true"
 
 
-async def service_maintenance(request: web.Request) -> Reply:
+async def service_maintenance(request: Request) -> Reply:
     ctx, sid = context(request), request.match_info["id"]
     enable = _enable(request)
     if sid not in ctx.local.services:
@@ -259,12 +259,12 @@ async def service_maintenance(request: web.Request) -> Reply:
     return EMPTY
 
 
-async def node_maintenance(request: web.Request) -> Reply:
+async def node_maintenance(request: Request) -> Reply:
     await context(request).local.node_maintenance(_enable(request), request.query.get("reason", ""))
     return EMPTY
 
 
-def _local_health(request: web.Request, sid: str) -> dict[str, Any]:
+def _local_health(request: Request, sid: str) -> dict[str, Any]:
     ctx = context(request)
     rec = ctx.local.service_record(sid) or {}
     chks = [
@@ -280,14 +280,14 @@ def _local_health(request: web.Request, sid: str) -> dict[str, Any]:
     }
 
 
-def _health_reply(request: web.Request, body: Any, status: str) -> Reply:
+def _health_reply(request: Request, body: Any, status: str) -> Reply:
     code = STATUS_CODES.get(status, 503)
     if request.query.get("format") == "text":
         return Reply(raw=status.encode(), status=code, content_type="text/plain")
     return Reply(body, status=code)
 
 
-async def health_by_id(request: web.Request) -> Reply:
+async def health_by_id(request: Request) -> Reply:
     ctx, sid = context(request), request.match_info["id"]
     if sid not in ctx.local.services:
         if request.query.get("format") == "text":
@@ -297,7 +297,7 @@ async def health_by_id(request: web.Request) -> Reply:
     return _health_reply(request, entry, entry["AggregatedStatus"])
 
 
-async def health_by_name(request: web.Request) -> Reply:
+async def health_by_name(request: Request) -> Reply:
     ctx, name = context(request), request.match_info["name"]
     entries = [
         _local_health(request, sid)
@@ -313,21 +313,21 @@ async def health_by_name(request: web.Request) -> Reply:
     return _health_reply(request, entries, worst)
 
 
-async def leave(request: web.Request) -> Reply:
+async def leave(request: Request) -> Reply:
     context(request).shutdown.set()
     return EMPTY
 
 
-async def reload(request: web.Request) -> Reply:
+async def reload(request: Request) -> Reply:
     context(request).reload_requested.set()
     return EMPTY
 
 
-async def join(request: web.Request) -> Reply:
+async def join(request: Request) -> Reply:
     return EMPTY
 
 
-async def force_leave(request: web.Request) -> Reply:
+async def force_leave(request: Request) -> Reply:
     node = request.match_info["node"]
     if node not in context(request).view.nodes:
         raise ServerError(f"agent: No node found with name '{node}'")
@@ -351,7 +351,7 @@ TOKEN_KINDS = frozenset(
 )
 
 
-async def token(request: web.Request) -> Reply:
+async def token(request: Request) -> Reply:
     ctx, kind = context(request), request.match_info["kind"]
     if not ctx.config.acl.enabled:
         raise Unauthorized("ACL support disabled")
@@ -361,5 +361,5 @@ async def token(request: web.Request) -> Reply:
     return EMPTY
 
 
-async def metrics(request: web.Request) -> Reply:
+async def metrics(request: Request) -> Reply:
     return metrics_reply(request)

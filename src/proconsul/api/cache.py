@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from aiohttp import web
+from proconsul.http import Request
 
 MAX_ENTRIES = 1024
 MAX_BODY = 1 << 20
@@ -24,7 +24,7 @@ class ResponseCache:
         self.misses = 0
 
     @staticmethod
-    def key(request: web.Request, token: str) -> tuple[str, ...]:
+    def key(request: Request, token: str) -> tuple[str, ...]:
         params = sorted(f"{k}={v}" for k, v in request.query.items() if k not in _BLOCKING_PARAMS)
         return (request.path, token, *params)
 

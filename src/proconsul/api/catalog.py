@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api import decode, shapes
 from proconsul.api.common import (
     Reply,
@@ -19,6 +17,7 @@ from proconsul.api.common import (
     read_reply,
 )
 from proconsul.errors import ApiError, BadRequest
+from proconsul.http import Request
 from proconsul.state import queries
 from proconsul.state.view import NODES, SERVICES, Record, node_topic, service_topic
 from proconsul.state.watch import Deps, Versioned
@@ -27,7 +26,7 @@ MAX_BODY = 1 << 20
 CHECK_STATUSES = (queries.PASSING, queries.WARNING, queries.CRITICAL)
 
 
-def node_meta_filter(request: web.Request) -> list[tuple[str, str]]:
+def node_meta_filter(request: Request) -> list[tuple[str, str]]:
     pairs = []
     for raw in request.query.getall("node-meta", []):
         key, sep, value = raw.partition(":")
@@ -37,8 +36,8 @@ def node_meta_filter(request: web.Request) -> list[tuple[str, str]]:
     return pairs
 
 
-async def _body(request: web.Request, schema: decode.Struct) -> dict[str, Any]:
-    body = decode.parse_json(await read_body(request, MAX_BODY))
+async def _body(request: Request, schema: decode.Struct) -> dict[str, Any]:
+    body = decode.parse_json(read_body(request, MAX_BODY))
     return decode.decode(body, schema)  # type: ignore[no-any-return]
 
 
@@ -130,7 +129,7 @@ def _registration_records(req: dict[str, Any], dc: str) -> tuple[dict[str, Any],
     return node_rec, services, checks
 
 
-async def register(request: web.Request) -> Reply:
+async def register(request: Request) -> Reply:
     ctx = context(request)
     req = await _body(request, decode.CATALOG_REGISTER)
     _require_local_datacenter(req, ctx.config.datacenter)
@@ -161,7 +160,7 @@ def _require_local_datacenter(req: dict[str, Any], datacenter: str) -> None:
         raise ApiError("No path to datacenter")
 
 
-async def deregister(request: web.Request) -> Reply:
+async def deregister(request: Request) -> Reply:
     ctx = context(request)
     req = await _body(request, decode.CATALOG_DEREGISTER)
     _require_local_datacenter(req, ctx.config.datacenter)
@@ -171,11 +170,11 @@ async def deregister(request: web.Request) -> Reply:
     return Reply(True)
 
 
-async def datacenters(request: web.Request) -> Reply:
+async def datacenters(request: Request) -> Reply:
     return Reply([context(request).config.datacenter])
 
 
-async def nodes(request: web.Request) -> Reply:
+async def nodes(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     meta = node_meta_filter(request)
 
@@ -189,7 +188,7 @@ async def nodes(request: web.Request) -> Reply:
     return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
 
 
-async def services(request: web.Request) -> Reply:
+async def services(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     meta = node_meta_filter(request)
 
@@ -207,7 +206,7 @@ async def services(request: web.Request) -> Reply:
     return read_reply(request, result, opts)
 
 
-async def _service_nodes(request: web.Request, connect: bool) -> Reply:
+async def _service_nodes(request: Request, connect: bool) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.match_info["service"]
     tags = request.query.getall("tag", [])
@@ -227,15 +226,15 @@ async def _service_nodes(request: web.Request, connect: bool) -> Reply:
     return await cached_read(request, opts, Deps((topic,)), lambda: view.index_of(topic), build)
 
 
-async def service(request: web.Request) -> Reply:
+async def service(request: Request) -> Reply:
     return await _service_nodes(request, connect=False)
 
 
-async def connect(request: web.Request) -> Reply:
+async def connect(request: Request) -> Reply:
     return await _service_nodes(request, connect=True)
 
 
-async def node(request: web.Request) -> Reply:
+async def node(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.match_info["node"]
 
@@ -252,7 +251,7 @@ async def node(request: web.Request) -> Reply:
     return read_reply(request, result, opts)
 
 
-async def node_services(request: web.Request) -> Reply:
+async def node_services(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.match_info["node"]
 
@@ -267,7 +266,7 @@ async def node_services(request: web.Request) -> Reply:
     return read_reply(request, result, opts)
 
 
-async def gateway_services(request: web.Request) -> Reply:
+async def gateway_services(request: Request) -> Reply:
     """Services linked to a gateway; without config entries no gateway has any."""
     view, opts = context(request).view, query_options(request)
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from aiohttp import web
 
 from proconsul.api.cache import ResponseCache
 from proconsul.durations import parse_duration
-from proconsul.errors import ApiError, BadRequest, MethodNotAllowed, PayloadTooLarge
+from proconsul.errors import ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge
 from proconsul.filter import compile_filter
+from proconsul.http import AppKey, Request, Response, Router, StreamResponse
 from proconsul.state.watch import Deps, Versioned, blocking_query
 
 if TYPE_CHECKING:
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("proconsul.http")
 T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable["Reply | web.StreamResponse"]]
-CONTEXT: web.AppKey[AgentContext] = web.AppKey("proconsul_context")
-RESPONSE_CACHE: web.AppKey[ResponseCache] = web.AppKey("proconsul_response_cache")
+Handler = Callable[[Request], Awaitable["Reply | Response | StreamResponse"]]
+CONTEXT: AppKey[AgentContext] = AppKey("proconsul_context")
+RESPONSE_CACHE: AppKey[ResponseCache] = AppKey("proconsul_response_cache")
 TRUE_VALUES = {"1", "t", "T", "TRUE", "true", "True"}
 FALSE_VALUES = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -57,11 +57,11 @@ class QueryOptions:
     token: str = ""
 
 
-def context(request: web.Request) -> AgentContext:
+def context(request: Request) -> AgentContext:
     return request.app[CONTEXT]
 
 
-def flag(request: web.Request, name: str) -> bool:
+def flag(request: Request, name: str) -> bool:
     """A boolean query parameter: present without a value means true (Consul's `?passing`)."""
     if name not in request.query:
         return False
@@ -73,7 +73,7 @@ def flag(request: web.Request, name: str) -> bool:
     raise BadRequest(f"Invalid value for ?{name}: {value!r}")
 
 
-def uint_param(request: web.Request, name: str, message: str) -> int | None:
+def uint_param(request: Request, name: str, message: str) -> int | None:
     raw = request.query.get(name)
     if raw is None:
         return None
@@ -86,7 +86,7 @@ def uint_param(request: web.Request, name: str, message: str) -> int | None:
     return value
 
 
-def request_token(request: web.Request) -> str:
+def request_token(request: Request) -> str:
     if token := request.query.get("token"):
         return token
     if token := request.headers.get("X-Consul-Token"):
@@ -97,7 +97,7 @@ def request_token(request: web.Request) -> str:
     return ""
 
 
-def query_options(request: web.Request) -> QueryOptions:
+def query_options(request: Request) -> QueryOptions:
     index = uint_param(request, "index", "Invalid index") or 0
     wait = None
     if "wait" in request.query:
@@ -121,12 +121,20 @@ def query_options(request: web.Request) -> QueryOptions:
     )
 
 
-async def blocking(
-    request: web.Request, opts: QueryOptions, deps: Deps, run: Callable[[], Versioned[T]]
-) -> Versioned[T]:
+def blocking(
+    request: Request, opts: QueryOptions, deps: Deps, run: Callable[[], Versioned[T]]
+) -> Awaitable[Versioned[T]]:
+    """The blocking query itself when it can start at once, so a parked request keeps no extra frame."""
     ctx = context(request)
     if opts.consistent:
-        await ctx.registry.catch_up()
+        return _caught_up_then_blocking(ctx, opts, deps, run)
+    return blocking_query(ctx.view.notifier, deps, opts.index, opts.wait, run)
+
+
+async def _caught_up_then_blocking(
+    ctx: AgentContext, opts: QueryOptions, deps: Deps, run: Callable[[], Versioned[T]]
+) -> Versioned[T]:
+    await ctx.registry.catch_up()
     return await blocking_query(ctx.view.notifier, deps, opts.index, opts.wait, run)
 
 
@@ -134,9 +142,7 @@ def filtered(items: Iterable[T], opts: QueryOptions) -> list[T]:
     return [i for i in items if opts.filter(i)] if opts.filter else list(items)
 
 
-def read_reply(
-    request: web.Request, result: Versioned[Any], opts: QueryOptions, *, status: int = 200
-) -> Reply:
+def read_reply(request: Request, result: Versioned[Any], opts: QueryOptions, *, status: int = 200) -> Reply:
     reply = Reply(result.value, status=status, index=result.index)
     reply.headers["X-Consul-Effective-Consistency"] = (
         "consistent" if opts.consistent else "stale" if opts.stale else "leader"
@@ -145,7 +151,7 @@ def read_reply(
 
 
 async def cached_read(
-    request: web.Request, opts: QueryOptions, deps: Deps, index: Callable[[], int], build: Callable[[], Any]
+    request: Request, opts: QueryOptions, deps: Deps, index: Callable[[], int], build: Callable[[], Any]
 ) -> Reply:
     """A blocking read whose JSON body is built only when `index` has moved since it was last built.
 
@@ -164,7 +170,7 @@ async def cached_read(
 
 
 # ---- turning replies and errors into responses -----------------------------------------------
-def _meta_headers(request: web.Request, reply: Reply) -> dict[str, str]:
+def _meta_headers(request: Request, reply: Reply) -> dict[str, str]:
     ctx = context(request)
     headers = {"X-Consul-Default-Acl-Policy": ctx.config.acl.default_policy}
     if reply.index is not None:
@@ -181,77 +187,62 @@ def encode_json(body: Any, pretty: bool) -> bytes:
     return orjson.dumps(body)
 
 
-def to_response(request: web.Request, reply: Reply) -> web.Response:
+def to_response(request: Request, reply: Reply) -> Response:
     headers = _meta_headers(request, reply)
     if reply.raw is not None:
-        return web.Response(
-            status=reply.status, body=reply.raw, content_type=reply.content_type, headers=headers
-        )
+        return Response(status=reply.status, body=reply.raw, content_type=reply.content_type, headers=headers)
     body = encode_json(reply.body, "pretty" in request.query)
-    return web.Response(status=reply.status, body=body, content_type="application/json", headers=headers)
+    return Response(status=reply.status, body=body, content_type="application/json", headers=headers)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, text=message, content_type="text/plain", headers=headers)
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status=status, text=message, content_type="text/plain", headers=headers)
 
 
-@web.middleware
-async def error_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    # Consul sets the ACL policy header before running any endpoint, so its errors carry it too.
-    policy = {"X-Consul-Default-Acl-Policy": context(request).config.acl.default_policy}
-    try:
-        return await handler(request)
-    except MethodNotAllowed as exc:
-        return error_response(405, exc.message, {"Allow": ", ".join(exc.allowed), **policy})
-    except ApiError as exc:
-        return error_response(exc.status, exc.message, policy)
-    except web.HTTPNotFound:
-        return error_response(404, "404 page not found\n")
-    except web.HTTPMethodNotAllowed as exc:
-        allowed = sorted(exc.allowed_methods)
-        headers = {"Allow": ", ".join(allowed), **policy}
-        return error_response(405, f"method {request.method} not allowed", headers)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(413, f"Request body too large: {exc.text}", policy)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("unhandled error serving %s %s", request.method, request.path)
-        return error_response(500, "Internal error", policy)
+def dispatcher(router: Router) -> Callable[[Request], Awaitable[Response | StreamResponse]]:
+    """The server's one request handler: route, run, and turn replies and errors into responses."""
+
+    async def dispatch(request: Request) -> Response | StreamResponse:
+        try:
+            handler = router.resolve(request)
+        except MethodNotAllowed as exc:
+            headers = {"Allow": ", ".join(exc.allowed), **_policy(request)}
+            return error_response(405, exc.message, headers)
+        except NotFound as exc:
+            return error_response(404, exc.message)
+        # Consul sets the ACL policy header before running any endpoint, so its errors carry it too.
+        try:
+            if request.raw_path.startswith("/v1/"):
+                _check_datacenter(request)
+            result: Reply | Response | StreamResponse = await handler(request)
+        except MethodNotAllowed as exc:
+            return error_response(405, exc.message, {"Allow": ", ".join(exc.allowed), **_policy(request)})
+        except ApiError as exc:
+            return error_response(exc.status, exc.message, _policy(request))
+        except Exception:
+            log.exception("unhandled error serving %s %s", request.method, request.path)
+            return error_response(500, "Internal error", _policy(request))
+        if isinstance(result, Reply):
+            return to_response(request, result)
+        return result
+
+    return dispatch
 
 
-def _check_datacenter(request: web.Request) -> None:
+def _policy(request: Request) -> dict[str, str]:
+    return {"X-Consul-Default-Acl-Policy": context(request).config.acl.default_policy}
+
+
+def _check_datacenter(request: Request) -> None:
     dc = request.query.get("dc", "")
     if dc and dc != context(request).config.datacenter:
         raise ApiError("No path to datacenter")  # Consul answers 500 here
 
 
-def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def run(request: web.Request) -> web.StreamResponse:
-        _check_datacenter(request)
-        result = await handler(request)
-        return result if isinstance(result, web.StreamResponse) else to_response(request, result)
-
-    run.__name__ = handler.__name__
-    return run
-
-
-async def read_body(request: web.Request, limit: int, what: str = "Request body") -> bytes:
-    size = request.content_length
-    if size is not None and size > limit:
-        raise_too_large(size, limit, what)
-    # StreamReader.read(n) returns what has arrived so far, not n bytes: read until EOF or the limit.
-    body = bytearray()
-    while len(body) <= limit:
-        chunk = await request.content.read(limit + 1 - len(body))
-        if not chunk:
-            break
-        body += chunk
-    if len(body) > limit:
-        raise_too_large(len(body), limit, what)
-    return bytes(body)
+def read_body(request: Request, limit: int, what: str = "Request body") -> bytes:
+    if len(request.body) > limit:
+        raise_too_large(len(request.body), limit, what)
+    return request.body
 
 
 def raise_too_large(size: int, limit: int, what: str) -> None:

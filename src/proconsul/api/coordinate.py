@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api import decode
 from proconsul.api.common import (
     EMPTY,
@@ -22,6 +20,7 @@ from proconsul.api.common import (
     read_body,
     read_reply,
 )
+from proconsul.http import Request
 from proconsul.state.view import COORDINATES
 from proconsul.state.watch import Deps, Versioned
 
@@ -33,7 +32,7 @@ _UPDATE = decode.Struct(
 ORIGIN: dict[str, Any] = {"Vec": [0.0] * 8, "Error": 1.5, "Adjustment": 0.0, "Height": 1e-05}
 
 
-async def datacenters(request: web.Request) -> Reply:
+async def datacenters(request: Request) -> Reply:
     ctx = context(request)
     node = f"{ctx.config.node_name}.{ctx.config.datacenter}"
     return Reply(
@@ -47,20 +46,20 @@ async def datacenters(request: web.Request) -> Reply:
     )
 
 
-def _entries(request: web.Request, node: str | None) -> Versioned[list[dict[str, Any]]]:
+def _entries(request: Request, node: str | None) -> Versioned[list[dict[str, Any]]]:
     view = context(request).view
     names = sorted(view.coordinates) if node is None else [node] if node in view.coordinates else []
     entries = [{k: view.coordinates[n].data[k] for k in ("Node", "Segment", "Coord")} for n in names]
     return Versioned(view.index_of(COORDINATES), entries)
 
 
-async def nodes(request: web.Request) -> Reply:
+async def nodes(request: Request) -> Reply:
     opts = query_options(request)
     result = await blocking(request, opts, Deps((COORDINATES,)), lambda: _entries(request, None))
     return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
 
 
-async def node(request: web.Request) -> Reply:
+async def node(request: Request) -> Reply:
     opts, name = query_options(request), request.match_info["node"]
     result = await blocking(request, opts, Deps((COORDINATES,)), lambda: _entries(request, name))
     reply = read_reply(request, result, opts)
@@ -69,8 +68,8 @@ async def node(request: web.Request) -> Reply:
     return reply
 
 
-async def update(request: web.Request) -> Reply:
-    body = decode.decode(decode.parse_json(await read_body(request, 64 * 1024)), _UPDATE)
+async def update(request: Request) -> Reply:
+    body = decode.decode(decode.parse_json(read_body(request, 64 * 1024)), _UPDATE)
     ctx = context(request)
     name = body.get("Node") or ctx.config.node_name
     if name in ctx.view.nodes:

@@ -12,10 +12,9 @@ import base64
 import re
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api.common import Reply, blocking, context, query_options, read_body
 from proconsul.errors import BadRequest, ServerError
+from proconsul.http import Request
 from proconsul.state.events import EVENTS, UserEvent, delivered_here
 from proconsul.state.watch import Deps
 
@@ -27,13 +26,13 @@ SIZE_LIMIT = 512
 _SERF_PREFIX = "consul:event:"
 
 
-async def fire(request: web.Request) -> Reply:
+async def fire(request: Request) -> Reply:
     ctx = context(request)
     name = request.match_info.get("name", "")
     if not name:
         raise BadRequest("Missing name")
     q = request.query
-    payload = await read_body(request, MAX_PAYLOAD_READ)
+    payload = read_body(request, MAX_PAYLOAD_READ)
     event = UserEvent(
         ctx.view.events.new_id(), name, payload, q.get("node", ""), q.get("service", ""), q.get("tag", "")
     )
@@ -43,7 +42,7 @@ async def fire(request: web.Request) -> Reply:
     return Reply(shape(event))
 
 
-async def list_(request: web.Request) -> Reply:
+async def list_(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.query.get("name", "")
     result = await blocking(request, opts, Deps((EVENTS,)), lambda: view.events.listing(name))

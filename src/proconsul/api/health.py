@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api import shapes
 from proconsul.api.catalog import node_meta_filter
 from proconsul.api.common import (
@@ -20,6 +18,7 @@ from proconsul.api.common import (
     read_reply,
 )
 from proconsul.errors import BadRequest
+from proconsul.http import Request
 from proconsul.state import queries
 from proconsul.state.view import CHECKS, SERVICES, Record, StateView, node_topic, service_topic
 from proconsul.state.watch import Deps, Topic, Versioned
@@ -31,7 +30,7 @@ def _checks(view: StateView, recs: list[Record]) -> list[dict[str, Any]]:
     return [shapes.check(r, view) for r in recs]
 
 
-async def node(request: web.Request) -> Reply:
+async def node(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.match_info["node"]
     topic = node_topic(name)
@@ -44,7 +43,7 @@ async def node(request: web.Request) -> Reply:
     return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
 
 
-async def _check_list(request: web.Request, topic: Topic, pick: Callable[[StateView], list[Record]]) -> Reply:
+async def _check_list(request: Request, topic: Topic, pick: Callable[[StateView], list[Record]]) -> Reply:
     """Checks chosen by `pick`, narrowed by ?node-meta and ?filter, blocking on `topic`."""
     view, opts = context(request).view, query_options(request)
     meta = node_meta_filter(request)
@@ -57,12 +56,12 @@ async def _check_list(request: web.Request, topic: Topic, pick: Callable[[StateV
     return read_reply(request, Versioned(result.index, filtered(result.value, opts)), opts)
 
 
-async def checks(request: web.Request) -> Reply:
+async def checks(request: Request) -> Reply:
     name = request.match_info["service"]
     return await _check_list(request, service_topic(name), lambda view: queries.service_checks(view, name))
 
 
-async def state(request: web.Request) -> Reply:
+async def state(request: Request) -> Reply:
     wanted = request.match_info["state"]
     if wanted not in STATES:
         raise BadRequest("Invalid state")
@@ -89,7 +88,7 @@ def service_entries(
     return out
 
 
-async def _instances(request: web.Request, kind: str) -> Reply:
+async def _instances(request: Request, kind: str) -> Reply:
     view, opts = context(request).view, query_options(request)
     name = request.match_info["service"]
     tags, meta, passing = request.query.getall("tag", []), node_meta_filter(request), flag(request, "passing")
@@ -107,13 +106,13 @@ async def _instances(request: web.Request, kind: str) -> Reply:
     return await cached_read(request, opts, Deps(topics), lambda: view.index_of(*topics), build)
 
 
-async def service(request: web.Request) -> Reply:
+async def service(request: Request) -> Reply:
     return await _instances(request, "service")
 
 
-async def connect(request: web.Request) -> Reply:
+async def connect(request: Request) -> Reply:
     return await _instances(request, "connect")
 
 
-async def ingress(request: web.Request) -> Reply:
+async def ingress(request: Request) -> Reply:
     return await _instances(request, "ingress")

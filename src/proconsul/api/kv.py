@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from proconsul.api import shapes
 from proconsul.api.common import (
     Reply,
@@ -16,11 +14,12 @@ from proconsul.api.common import (
     uint_param,
 )
 from proconsul.errors import BadRequest
+from proconsul.http import Request
 from proconsul.state.view import KVEntry, StateView
 from proconsul.state.watch import Deps, Versioned
 
 
-def _key(request: web.Request) -> str:
+def _key(request: Request) -> str:
     return request.match_info.get("key", "")
 
 
@@ -47,7 +46,7 @@ def _rolled_up(view: StateView, prefix: str, separator: str) -> list[str]:
     return list(out)
 
 
-async def get(request: web.Request) -> Reply:
+async def get(request: Request) -> Reply:
     view, opts, key = context(request).view, query_options(request), _key(request)
     q = request.query
     deps = Deps(kv_prefixes=(key,))
@@ -84,20 +83,20 @@ def _missing(index: int) -> Reply:
     return Reply(raw=b"", status=404, index=index, content_type="text/plain")
 
 
-def _conflicting(request: web.Request, names: tuple[str, ...]) -> None:
+def _conflicting(request: Request, names: tuple[str, ...]) -> None:
     present = [n for n in names if n in request.query]
     if len(present) > 1:
         raise BadRequest(f"Conflicting flags: {', '.join(present)}")
 
 
-async def put(request: web.Request) -> Reply:
+async def put(request: Request) -> Reply:
     ctx, key = context(request), _key(request)
     if not key:
         raise BadRequest("Missing key name")
     _conflicting(request, ("cas", "acquire", "release"))
     flags = uint_param(request, "flags", "Invalid flags") or 0
     cas = uint_param(request, "cas", "Invalid cas index")
-    value = await read_body(request, ctx.config.kv_max_value_size)
+    value = read_body(request, ctx.config.kv_max_value_size)
     if "acquire" in request.query:
         return Reply(await ctx.registry.kv_acquire(key, value, flags, request.query["acquire"]))
     if "release" in request.query:
@@ -105,7 +104,7 @@ async def put(request: web.Request) -> Reply:
     return Reply(await ctx.registry.kv_put(key, value, flags, cas))
 
 
-async def delete(request: web.Request) -> Reply:
+async def delete(request: Request) -> Reply:
     ctx, key = context(request), _key(request)
     recurse = "recurse" in request.query
     cas = uint_param(request, "cas", "Invalid cas index")

@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import logging
 
-from aiohttp import web
-
 from proconsul.errors import BadRequest
+from proconsul.http import Request, StreamResponse
 from proconsul.logs import LEVELS, JsonFormatter, TextFormatter
 
 QUEUE_LIMIT = 1000
@@ -27,13 +26,13 @@ class _QueueHandler(logging.Handler):
             self.queue.put_nowait(self.format(record) + "\n")
 
 
-async def stream(request: web.Request) -> web.StreamResponse:
+async def stream(request: Request) -> StreamResponse:
     level_name = request.query.get("loglevel", "info").lower()
     if level_name not in LEVELS:
         raise BadRequest(f"Unknown log level: {level_name}")
     handler = _QueueHandler(LEVELS[level_name], "logjson" in request.query)
     logger = logging.getLogger("proconsul")
-    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    response = StreamResponse(headers={"Content-Type": "text/plain"})
     logger.addHandler(handler)  # before the headers go out: a client that has them misses no line
     try:
         await response.prepare(request)

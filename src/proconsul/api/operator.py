@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aiohttp import web
-
 from proconsul import CONSUL_COMPAT_VERSION
 from proconsul.api import decode
 from proconsul.api.common import Reply, blocking, context, query_options, read_body, read_reply, uint_param
 from proconsul.errors import BadRequest, ServerError
+from proconsul.http import Request
 from proconsul.state.view import NODES, SERVICES, system_topic
 from proconsul.state.watch import Deps, Versioned
 
@@ -49,19 +48,19 @@ _AUTOPILOT_BODY = decode.Struct(
 _NO_KEYRING = "keyring operations are not available: gossip encryption is not configured on this agent"
 
 
-def _server(request: web.Request) -> dict[str, Any]:
+def _server(request: Request) -> dict[str, Any]:
     ctx = context(request)
     return {"ID": ctx.node_id, "Node": ctx.config.node_name, "Address": ctx.server_address}
 
 
-async def raft_configuration(request: web.Request) -> Reply:
+async def raft_configuration(request: Request) -> Reply:
     ctx = context(request)
     server = {**_server(request), "Leader": True, "ProtocolVersion": "3", "Voter": True}
     server["LastIndex"] = ctx.view.revision
     return Reply({"Servers": [server], "Index": 0})
 
 
-async def raft_remove_peer(request: web.Request) -> Reply:
+async def raft_remove_peer(request: Request) -> Reply:
     address, peer_id = request.query.get("address", ""), request.query.get("id", "")
     if not address and not peer_id:
         raise BadRequest(
@@ -75,14 +74,14 @@ async def raft_remove_peer(request: web.Request) -> Reply:
     raise ServerError("cannot remove the only server from the Raft configuration")
 
 
-async def raft_transfer_leader(request: web.Request) -> Reply:
+async def raft_transfer_leader(request: Request) -> Reply:
     peer_id = request.query.get("id", "")
     if peer_id and peer_id != _server(request)["ID"]:
         raise ServerError(f'id "{peer_id}" was not found in the Raft configuration')
     raise ServerError("cannot transfer leadership: there is no other voting server")
 
 
-def _autopilot(request: web.Request) -> Versioned[dict[str, Any]]:
+def _autopilot(request: Request) -> Versioned[dict[str, Any]]:
     view = context(request).view
     rec = view.system.get(AUTOPILOT)
     if rec is None:
@@ -93,15 +92,15 @@ def _autopilot(request: web.Request) -> Versioned[dict[str, Any]]:
     return Versioned(rec.modify_index, config)
 
 
-async def autopilot_configuration(request: web.Request) -> Reply:
+async def autopilot_configuration(request: Request) -> Reply:
     opts = query_options(request)
     result = await blocking(request, opts, Deps((system_topic(AUTOPILOT),)), lambda: _autopilot(request))
     return read_reply(request, result, opts)
 
 
-async def autopilot_update(request: web.Request) -> Reply:
+async def autopilot_update(request: Request) -> Reply:
     """Consul replaces the whole configuration: fields left out take their zero values."""
-    raw = await read_body(request, 64 * 1024)
+    raw = read_body(request, 64 * 1024)
     body = decode.decode(decode.parse_json(raw), _AUTOPILOT_BODY) if raw.strip() else {}
     zero = {k: type(v)() for k, v in AUTOPILOT_DEFAULTS.items()}
     config = {k: body.get(k, zero[k]) for k in AUTOPILOT_DEFAULTS}
@@ -110,7 +109,7 @@ async def autopilot_update(request: web.Request) -> Reply:
     return Reply(ok)
 
 
-async def autopilot_health(request: web.Request) -> Reply:
+async def autopilot_health(request: Request) -> Reply:
     ctx = context(request)
     server = {
         **_server(request),
@@ -129,11 +128,11 @@ async def autopilot_health(request: web.Request) -> Reply:
     return Reply({"Healthy": True, "FailureTolerance": 0, "Servers": [server]})
 
 
-async def keyring(request: web.Request) -> Reply:
+async def keyring(request: Request) -> Reply:
     raise ServerError(_NO_KEYRING)
 
 
-async def usage(request: web.Request) -> Reply:
+async def usage(request: Request) -> Reply:
     ctx, opts = context(request), query_options(request)
     view = ctx.view
 

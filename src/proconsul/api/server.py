@@ -1,34 +1,34 @@
-"""The aiohttp application: the route table mounted behind the one error path."""
+"""The agent's HTTP server: the route table behind the one dispatch and error path."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from proconsul.agent.context import AgentContext
 from proconsul.api.cache import ResponseCache
-from proconsul.api.common import CONTEXT, RESPONSE_CACHE, endpoint, error_middleware
+from proconsul.api.common import CONTEXT, RESPONSE_CACHE, dispatcher
 from proconsul.api.routes import ROUTES
+from proconsul.http import App, HttpServer, Request, Response, Router
 
 # A KV value may be 512 KB; leave room above it so the KV endpoint can answer 413 itself.
 CLIENT_MAX_SIZE = 64 * 1024 * 1024
 
 
-async def _root(request: web.Request) -> web.StreamResponse:
+async def _root(request: Request) -> Response:
     if request.app[CONTEXT].config.ui:
-        raise web.HTTPMovedPermanently("/ui/")
-    return web.Response(text="Consul Agent")
+        return Response(status=301, headers={"Location": "/ui/"})
+    return Response(text="Consul Agent")
 
 
-def build_app(ctx: AgentContext) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=CLIENT_MAX_SIZE)
+def build_server(ctx: AgentContext) -> HttpServer:
+    app = App()
     app[CONTEXT] = ctx
     app[RESPONSE_CACHE] = ResponseCache()
+    router = Router()
     for route in ROUTES:
         for method in route.methods:
-            app.router.add_route(method, route.path, endpoint(route.handler))
-    app.router.add_get("/", _root)
+            router.add(method, route.path, route.handler)
+    router.add("GET", "/", _root)
     if ctx.config.ui:
         from proconsul.ui import add_ui_routes
 
-        add_ui_routes(app)
-    return app
+        add_ui_routes(app, router)
+    return HttpServer(app, dispatcher(router), CLIENT_MAX_SIZE)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api import decode, shapes
 from proconsul.api.common import Reply, blocking, context, query_options, read_body, read_reply
 from proconsul.durations import format_duration, parse_duration
 from proconsul.errors import BadRequest, NotFound, ServerError
+from proconsul.http import Request
 from proconsul.state.sessions import (
     DEFAULT_LOCK_DELAY,
     MAX_TTL,
@@ -90,9 +89,9 @@ def _ttl(text: str) -> float:
     return ttl
 
 
-async def _record(request: web.Request) -> dict[str, Any]:
+async def _record(request: Request) -> dict[str, Any]:
     """The new session's record from the optional body, with the agent's defaults."""
-    raw = await read_body(request, _BODY_LIMIT)
+    raw = read_body(request, _BODY_LIMIT)
     body: dict[str, Any] = decode.decode(decode.parse_json(raw), _BODY) if raw.strip() else {}
     checks, node_checks = _checks(body)
     behavior = body.get("Behavior") or "release"
@@ -119,7 +118,7 @@ async def _record(request: web.Request) -> dict[str, Any]:
     return record
 
 
-def _session_id(request: web.Request) -> str:
+def _session_id(request: Request) -> str:
     session_id = request.match_info.get("id", "")
     if not session_id:
         raise BadRequest("Missing session")
@@ -127,18 +126,18 @@ def _session_id(request: web.Request) -> str:
 
 
 # ---- writes ------------------------------------------------------------------------------------------
-async def create(request: web.Request) -> Reply:
+async def create(request: Request) -> Reply:
     record = await _record(request)
     ttl = _ttl(record["TTL"])
     return Reply({"ID": await context(request).registry.session_create(record, ttl)})
 
 
-async def destroy(request: web.Request) -> Reply:
+async def destroy(request: Request) -> Reply:
     await context(request).registry.session_invalidate(_session_id(request))
     return Reply(True)
 
 
-async def renew(request: web.Request) -> Reply:
+async def renew(request: Request) -> Reply:
     session_id = _session_id(request)
     session = await context(request).registry.session_renew(session_id)
     if session is None:
@@ -147,7 +146,7 @@ async def renew(request: web.Request) -> Reply:
 
 
 # ---- reads (blocking) ----------------------------------------------------------------------------------
-async def _read(request: web.Request, deps: Deps, select: Callable[[], list[Session]]) -> Reply:
+async def _read(request: Request, deps: Deps, select: Callable[[], list[Session]]) -> Reply:
     view, opts = context(request).view, query_options(request)
     topic = deps.topics[0]
     found: Versioned[list[Session]] = await blocking(
@@ -157,7 +156,7 @@ async def _read(request: web.Request, deps: Deps, select: Callable[[], list[Sess
     return read_reply(request, Versioned(found.index, listing), opts)
 
 
-async def info(request: web.Request) -> Reply:
+async def info(request: Request) -> Reply:
     session_id, table = _session_id(request), context(request).view.sessions
 
     def select() -> list[Session]:
@@ -167,7 +166,7 @@ async def info(request: web.Request) -> Reply:
     return await _read(request, Deps(topics=(session_topic(session_id),)), select)
 
 
-async def node(request: web.Request) -> Reply:
+async def node(request: Request) -> Reply:
     name, table = request.match_info.get("node", ""), context(request).view.sessions
     if not name:
         raise BadRequest("Missing node name")
@@ -175,6 +174,6 @@ async def node(request: web.Request) -> Reply:
     return await _read(request, deps, lambda: [table.by_id[sid] for sid in table.by_node.get(name, ())])
 
 
-async def list_(request: web.Request) -> Reply:
+async def list_(request: Request) -> Reply:
     table = context(request).view.sessions
     return await _read(request, Deps(topics=(SESSIONS,)), lambda: list(table.by_id.values()))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from proconsul.api.common import Reply, context
+from proconsul.http import Request
 
 
-async def leader(request: web.Request) -> Reply:
+async def leader(request: Request) -> Reply:
     ctx = context(request)
     return Reply(ctx.server_address if ctx.config.server else "")
 
 
-async def peers(request: web.Request) -> Reply:
+async def peers(request: Request) -> Reply:
     ctx = context(request)
     return Reply([ctx.server_address] if ctx.config.server else [])

@@ -15,12 +15,12 @@ import string
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiohttp import web
 
 from proconsul.api import decode, shapes
 from proconsul.api.catalog import check_record, node_record, service_record
 from proconsul.api.common import Reply, context, query_options, read_body
 from proconsul.errors import BadRequest, PayloadTooLarge
+from proconsul.http import Request
 from proconsul.state import txnplan
 from proconsul.state.txndraft import quote
 from proconsul.state.txnplan import (
@@ -93,7 +93,7 @@ _TXN_OP = decode.Struct(
 )
 
 
-async def apply(request: web.Request) -> Reply:
+async def apply(request: Request) -> Reply:
     ctx = context(request)
     ops = _ops(await _body(request, ctx.config), ctx.config)
     if txnplan.has_writes(ops):
@@ -131,7 +131,7 @@ def _result(result: txnplan.Result) -> dict[str, Any]:
 
 
 # ---- the request body -------------------------------------------------------------------------
-async def _body(request: web.Request, config: AgentConfig) -> bytes:
+async def _body(request: Request, config: AgentConfig) -> bytes:
     """The body, at most txn_max_req_len (or kv_max_value_size, if larger) bytes; raises
     PayloadTooLarge with Consul's text."""
     limit = max(config.txn_max_req_len, config.kv_max_value_size)
@@ -139,7 +139,7 @@ async def _body(request: web.Request, config: AgentConfig) -> bytes:
     if size is not None and size > limit:
         raise PayloadTooLarge(f"Request body({size} bytes) too large, max size: {limit} bytes. See {_DOC}.")
     try:
-        return await read_body(request, limit)
+        return read_body(request, limit)
     except PayloadTooLarge:
         raise PayloadTooLarge(f"Request body too large, max size: {limit} bytes. See {_DOC}.") from None
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api import shapes
 from proconsul.api.common import Reply, blocking, cached_read, context, query_options, read_reply
 from proconsul.errors import BadRequest
+from proconsul.http import Request
 from proconsul.state import queries
 from proconsul.state.view import CHECKS, NODES, SERVICES, Record, StateView, node_topic
 from proconsul.state.watch import Deps, Versioned
@@ -105,14 +104,14 @@ def node_info(view: StateView, rec: Record) -> dict[str, Any]:
     }
 
 
-async def services(request: web.Request) -> Reply:
+async def services(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     return await cached_read(
         request, opts, Deps(_ALL), lambda: view.index_of(*_ALL), lambda: service_summaries(view)
     )
 
 
-async def nodes(request: web.Request) -> Reply:
+async def nodes(request: Request) -> Reply:
     view, opts = context(request).view, query_options(request)
     return await cached_read(
         request,
@@ -123,7 +122,7 @@ async def nodes(request: web.Request) -> Reply:
     )
 
 
-async def node(request: web.Request) -> Reply:
+async def node(request: Request) -> Reply:
     """One node's NodeInfo, or 404 with an empty body when there is no such node."""
     view, opts = context(request).view, query_options(request)
     name = request.match_info.get("node", "")

@@ -12,7 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from aiohttp import web
+from proconsul.errors import NotFound
+from proconsul.http import App, AppKey, Request, Response, Router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 INDEX = "index.html"
@@ -78,41 +79,41 @@ class Assets:
         return asset
 
 
-ASSETS: web.AppKey[Assets] = web.AppKey("proconsul_ui_assets")
+ASSETS: AppKey[Assets] = AppKey("proconsul_ui_assets")
 
 
-def _respond(request: web.Request, asset: Asset) -> web.Response:
+def _respond(request: Request, asset: Asset) -> Response:
     headers = {"ETag": asset.etag, "Cache-Control": "no-cache", **SECURITY_HEADERS}
     if asset.etag in _etags(request.headers.get("If-None-Match", "")):
-        return web.Response(status=304, headers=headers)
-    # content_type carries the charset itself, so set the header rather than aiohttp's parameters
+        return Response(status=304, headers=headers)
+    # content_type carries the charset itself, so it goes in the headers as it is
     headers["Content-Type"] = asset.content_type
-    return web.Response(body=asset.body, headers=headers)
+    return Response(body=asset.body, headers=headers)
 
 
 def _etags(header: str) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
 
 
-async def _redirect(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMovedPermanently("/ui/")
+async def _redirect(request: Request) -> Response:
+    return Response(status=301, headers={"Location": "/ui/"})
 
 
-async def _serve(request: web.Request) -> web.StreamResponse:
+async def _serve(request: Request) -> Response:
     assets = request.app[ASSETS]
     rel = request.match_info.get("path", "")
     path = assets.resolve(rel) if rel else None
     if path is None:
         last = rel.rsplit("/", 1)[-1]
         if "." in last.lstrip("."):  # a missing asset, not a UI location
-            raise web.HTTPNotFound()
+            raise NotFound("404 page not found\n")
         path = assets.resolve(INDEX)
         if path is None:
-            raise web.HTTPNotFound()
+            raise NotFound("404 page not found\n")
     return _respond(request, assets.load(path))
 
 
-def add_ui_routes(app: web.Application, root: Path = STATIC_DIR) -> None:
+def add_ui_routes(app: App, router: Router, root: Path = STATIC_DIR) -> None:
     app[ASSETS] = Assets(root)
-    app.router.add_get("/ui", _redirect)
-    app.router.add_get("/ui/{path:.*}", _serve)
+    router.add("GET", "/ui", _redirect)
+    router.add("GET", "/ui/{path:.*}", _serve)

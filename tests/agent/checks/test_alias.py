@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 from tests.conftest import NotifierSpy, api_client
 
 from proconsul.agent.context import AgentContext
@@ -22,7 +22,7 @@ async def _setup(ctx: AgentContext) -> None:
     await ctx.local.add_service(proxy, proxy_checks)
 
 
-async def _ttl(client: TestClient, verb: str, note: str = "") -> None:  # type: ignore[type-arg]
+async def _ttl(client: ClientSession, verb: str, note: str = "") -> None:
     resp = await client.put(f"/v1/agent/check/{verb}/service:api", params={"note": note})
     assert resp.status == 200
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientSession
 from tests.conftest import AgentProcess, api_client
 
 from proconsul.agent.checks.base import ProbeContext
@@ -101,7 +101,7 @@ SCRIPT_CHECK = {"Name": "mem", "Args": ["/bin/true"], "Interval": "10s"}
     ],
 )
 async def test_registration_is_refused_while_scripts_are_disabled(
-    api: TestClient,  # type: ignore[type-arg]
+    api: ClientSession,
     path: str,
     body: dict[str, object],
 ) -> None:
