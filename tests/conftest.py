@@ -163,15 +163,15 @@ class NotifierSpy:
     def __init__(self, notifier: ChangeNotifier) -> None:
         self.parks: list[tuple[Deps, list[asyncio.Future[None]]]] = []
         self._parked = asyncio.Event()
-        original = notifier.futures
+        original = notifier.park
 
-        def futures(deps: Deps) -> list[asyncio.Future[None]]:
-            futs = original(deps)
-            self.parks.append((deps, futs))
+        def park(deps: Deps, deadline: float | None = None) -> asyncio.Future[None]:
+            waiter = original(deps, deadline)
+            self.parks.append((deps, [waiter]))
             self._parked.set()
-            return futs
+            return waiter
 
-        notifier.futures = futures  # type: ignore[method-assign]
+        notifier.park = park  # type: ignore[method-assign]
 
     async def parked(self) -> tuple[Deps, list[asyncio.Future[None]]]:
         """The next wait some blocking query parks on (the readiness event for "it is blocked now")."""

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import ClientSession
 
+from proconsul.agent.context import AgentContext
+
 if TYPE_CHECKING:
     from conftest import NotifierSpy
 
@@ -224,6 +226,31 @@ async def test_node_check_wakes_every_service_on_the_node(api: Client, notifier_
     await register(api, {"Node": "n1", "Address": "10.0.0.1", "Check": check("n1-maint", "critical")})
     resp = await blocked
     assert int(resp.headers["X-Consul-Index"]) > index
+
+
+async def test_a_watcher_that_disconnects_stops_waiting(
+    api: Client, agent_ctx: AgentContext, notifier_spy: NotifierSpy
+) -> None:
+    await register(api, {"Node": "n1", "Address": "10.0.0.1", "Service": {"Service": "web"}})
+    index = int((await api.get("/v1/health/service/web")).headers["X-Consul-Index"])
+    notifier = agent_ctx.view.notifier
+    unparked = asyncio.Event()
+    original = notifier.unpark
+
+    def unpark(*args: Any) -> None:
+        original(*args)
+        unparked.set()
+
+    notifier.unpark = unpark  # type: ignore[method-assign]
+    url = api._build_url("/")
+    _, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(f"GET /v1/health/service/web?index={index}&wait=10m HTTP/1.1\r\n\r\n".encode())
+    deps, _ = await notifier_spy.parked()
+    parked = notifier.parked
+    writer.close()  # the client goes away; the agent must not hold its query for ten minutes
+    await asyncio.wait_for(unparked.wait(), timeout=5)
+    assert notifier.parked == parked - 1
+    assert deps.topics == (("service", "web"),)
 
 
 async def test_health_watch_times_out_with_the_same_index(api: Client) -> None:

@@ -221,10 +221,10 @@ def test_recreating_a_key_clears_its_tombstone() -> None:
 
 async def test_kv_delete_wakes_prefix_watchers_but_not_outside_ones() -> None:
     view = catalog()
-    inside = view.notifier.futures(Deps(kv_prefixes=("app/",)))[0]
-    exact = view.notifier.futures(Deps(kv_prefixes=("app/b",)))[0]
-    outside = view.notifier.futures(Deps(kv_prefixes=("other/",)))[0]
-    sibling = view.notifier.futures(Deps(kv_prefixes=("app/a",)))[0]
+    inside = view.notifier.park(Deps(kv_prefixes=("app/",)))
+    exact = view.notifier.park(Deps(kv_prefixes=("app/b",)))
+    outside = view.notifier.park(Deps(kv_prefixes=("other/",)))
+    sibling = view.notifier.park(Deps(kv_prefixes=("app/a",)))
     view.apply([delete(keys.kv_key("app/b"), 6)])
     assert inside.done() and exact.done()
     assert not outside.done() and not sibling.done()
@@ -232,8 +232,8 @@ async def test_kv_delete_wakes_prefix_watchers_but_not_outside_ones() -> None:
 
 async def test_service_change_wakes_its_watchers_only() -> None:
     view = catalog()
-    web = view.notifier.futures(Deps((service_topic("web"),)))[0]
-    db = view.notifier.futures(Deps((service_topic("db"),)))[0]
+    web = view.notifier.park(Deps((service_topic("web"),)))
+    db = view.notifier.park(Deps((service_topic("db"),)))
     view.apply([chk_put("n1", "c-db", 6, sid="db1", name="db", status="critical")])
     assert db.done()
     assert not web.done()
@@ -311,7 +311,7 @@ async def test_identical_reregistration_moves_no_index(agent_ctx: AgentContext) 
     assert agent_ctx.view.revision == revision
 
 
-async def test_a_thousand_watchers_of_one_service_share_one_wait_and_all_wake(
+async def test_a_thousand_watchers_of_one_service_park_under_one_topic_and_all_wake(
     agent_ctx: AgentContext, notifier_spy: NotifierSpy
 ) -> None:
     await register(agent_ctx, "n1", "w1", "web")
@@ -322,8 +322,8 @@ async def test_a_thousand_watchers_of_one_service_share_one_wait_and_all_wake(
     watchers = [asyncio.create_task(blocking_query(notifier, deps, start, 60, run)) for _ in range(1000)]
     await notifier_spy.parked()  # the first parked; the rest ran in the same loop pass, before this
     assert len(notifier_spy.parks) == 1000
-    assert len({id(futs[0]) for _, futs in notifier_spy.parks}) == 1  # one shared future for all
-    assert notifier.waiting_topics == idle_topics + 1
+    assert notifier.waiting_topics == idle_topics + 1  # one set of waiters for the service
+    assert notifier.parked >= 1000
     assert not any(w.done() for w in watchers)
     await register(agent_ctx, "n2", "w2", "web")
     results = await asyncio.wait_for(asyncio.gather(*watchers), timeout=10)

@@ -167,16 +167,31 @@ async def test_cancelled_waiter_leaves_the_notifier_usable() -> None:
 
 
 # ---- ChangeNotifier ------------------------------------------------------------------------------
-async def test_one_shared_future_per_topic() -> None:
+async def test_a_change_wakes_every_waiter_on_the_topic_and_unpark_forgets_them() -> None:
     notifier = ChangeNotifier()
-    first = notifier.futures(Deps((WEB, DB)))
-    second = notifier.futures(Deps((WEB,)))
-    assert first[0] is second[0]
-    assert notifier.waiting_topics == 2
+    both, web_only, db_only = Deps((WEB, DB)), Deps((WEB,)), Deps((DB,))
+    first, second, third = notifier.park(both), notifier.park(web_only), notifier.park(db_only)
+    assert notifier.parked == 3 and notifier.waiting_topics == 2
     notifier.notify([WEB])
-    assert first[0].done() and not first[1].done()
-    assert notifier.waiting_topics == 1
-    assert notifier.futures(Deps((WEB,)))[0] is not first[0]  # a fresh one after the change
+    assert first.done() and second.done() and not third.done()
+    notifier.unpark(both, first)
+    notifier.unpark(web_only, second)
+    assert notifier.parked == 1 and notifier.waiting_topics == 1  # `first` left DB's set as well
+    notifier.unpark(db_only, third)
+    assert notifier.waiting_topics == 0
+
+
+async def test_waiters_with_deadlines_in_one_tick_share_one_timer() -> None:
+    notifier = ChangeNotifier()
+    loop = asyncio.get_running_loop()
+    deadline = (int(loop.time() / notifier.TICK) + 2) * notifier.TICK - 0.01
+    waiters = [notifier.park(Deps((WEB,)), deadline - i * 0.001) for i in range(50)]
+    assert len(notifier._timers) == 1
+    assert await asyncio.gather(*waiters) == [True] * 50  # EXPIRED
+    assert loop.time() >= deadline
+    for i, waiter in enumerate(waiters):
+        notifier.unpark(Deps((WEB,)), waiter, deadline - i * 0.001)
+    assert notifier.parked == 0 and not notifier._timers
 
 
 async def test_notify_without_waiters_is_a_no_op() -> None:
@@ -197,6 +212,6 @@ async def test_notify_without_waiters_is_a_no_op() -> None:
 async def test_kv_key_wakes_exactly_the_prefixes_it_is_under(changed_key: str, woken: set[str]) -> None:
     prefixes = ["", "app", "app/", "app/db/", "app/db/url", "app/web/", "other/y"]
     notifier = ChangeNotifier()
-    futs = {p: notifier.futures(Deps(kv_prefixes=(p,)))[0] for p in prefixes}
+    futs = {p: notifier.park(Deps(kv_prefixes=(p,))) for p in prefixes}
     notifier.notify([], [changed_key])
     assert {p for p, f in futs.items() if f.done()} == woken  # string prefixes, as Consul's KV has

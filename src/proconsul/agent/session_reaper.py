@@ -9,7 +9,6 @@ its locks are released or its keys deleted, and its lock-delay starts.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from proconsul.errors import StoreError
@@ -29,7 +28,7 @@ async def reap_sessions(registry: Registry) -> None:
     view = registry.view
     while True:
         # Taken before the scan, so a session doomed while we work wakes the next round.
-        wake = view.notifier.futures(_WAKE)
+        wake = view.notifier.park(_WAKE)
         for session_id in view.sessions.pending():
             try:
                 await registry.session_invalidate(session_id)
@@ -37,4 +36,7 @@ async def reap_sessions(registry: Registry) -> None:
                 log.exception("could not invalidate session", extra={"session": session_id})
             else:
                 log.debug("session invalidated", extra={"session": session_id})
-        await asyncio.wait(wake)
+        try:
+            await wake
+        finally:
+            view.notifier.unpark(_WAKE, wake)

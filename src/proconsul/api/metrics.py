@@ -6,12 +6,11 @@ import resource
 import time
 from typing import Any
 
-from aiohttp import web
-
 from proconsul.api.common import Reply, context
+from proconsul.http import Request
 
 
-def _gauges(request: web.Request) -> list[tuple[str, float]]:
+def _gauges(request: Request) -> list[tuple[str, float]]:
     ctx = context(request)
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return [
@@ -21,13 +20,13 @@ def _gauges(request: web.Request) -> list[tuple[str, float]]:
         ("consul.state.service_instances", float(sum(len(s) for s in ctx.view.services.values()))),
         ("consul.state.kv_entries", float(len(ctx.view.kv))),
         ("consul.raft.applied_index", float(ctx.view.revision)),
-        ("consul.rpc.queries_blocking", float(ctx.view.notifier.waiting_topics)),
+        ("consul.rpc.queries_blocking", float(ctx.view.notifier.parked)),
         ("proconsul.uptime_seconds", time.time() - ctx.started),
         *_check_gauges(request),
     ]
 
 
-def _check_gauges(request: web.Request) -> list[tuple[str, float]]:
+def _check_gauges(request: Request) -> list[tuple[str, float]]:
     """How many checks run, and how late their runs start against their schedule (recent runs)."""
     checks = context(request).checks
     if checks is None:
@@ -41,7 +40,7 @@ def _check_gauges(request: web.Request) -> list[tuple[str, float]]:
     ]
 
 
-def metrics_reply(request: web.Request) -> Reply:
+def metrics_reply(request: Request) -> Reply:
     gauges = _gauges(request)
     if request.query.get("format") == "prometheus":
         lines = []

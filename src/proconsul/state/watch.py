@@ -1,10 +1,13 @@
 """The one wait-for-change mechanism behind every blocking query.
 
 A query names what it depends on as topics: ("service", name), ("node", name), ("table", "nodes"),
-... or a KV prefix. A change to a topic resolves one shared future per topic, so any number of idle
-watchers of one topic cost one future, and all of them wake together when it changes. A change to KV
-key k wakes watchers of every prefix of k (len(k) + 1 dictionary lookups, independent of how many
-watchers there are).
+... or a KV prefix. A waiting query parks one future of its own under each of its topics; a change
+to a topic wakes every future parked under it. A change to KV key k wakes the futures under every
+prefix of k (len(k) + 1 dictionary lookups, independent of how many watchers there are).
+
+Deadlines share timers: a waiter's deadline is rounded up to the next TICK and every waiter in that
+slot is woken by one timer, so an idle waiter costs one future and a few set entries, not a timer
+and a wait() of its own. Ten thousand idle waiters on one service are ten thousand futures in one set.
 
 Blocking contract (Consul's, reference §2): with min_index 0 the query runs once. Otherwise it runs,
 and while its index is <= min_index it waits for one of its topics to change (or the timeout) and runs
@@ -14,6 +17,7 @@ again. On timeout the current result is returned with its (unchanged) index. Ind
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +25,8 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 Topic = tuple[str, str]
+Waiter = asyncio.Future[bool]
+CHANGED, EXPIRED = False, True  # a waiter's result: what woke it
 
 DEFAULT_WAIT = 300.0
 MAX_WAIT = 600.0
@@ -41,22 +47,43 @@ class Versioned(Generic[T]):
 
 
 class ChangeNotifier:
-    def __init__(self) -> None:
-        self._topics: dict[Topic, asyncio.Future[None]] = {}
-        self._kv: dict[str, asyncio.Future[None]] = {}
+    TICK = 0.25  # deadline resolution: a blocking query returns at most this late
 
-    def futures(self, deps: Deps) -> list[asyncio.Future[None]]:
+    def __init__(self) -> None:
+        self._topics: dict[Topic, set[Waiter]] = {}
+        self._kv: dict[str, set[Waiter]] = {}
+        self._slots: dict[int, set[Waiter]] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self.parked = 0
+
+    def park(self, deps: Deps, deadline: float | None = None) -> Waiter:
+        """A future that becomes CHANGED at the next change to any of `deps`, or EXPIRED just after
+        `deadline` (loop time). Pair every park with an unpark once it is done or abandoned."""
         loop = asyncio.get_running_loop()
-        futs = []
+        waiter: Waiter = loop.create_future()
         for topic in deps.topics:
-            if (fut := self._topics.get(topic)) is None:
-                fut = self._topics[topic] = loop.create_future()
-            futs.append(fut)
+            _add(self._topics, topic, waiter)
         for prefix in deps.kv_prefixes:
-            if (fut := self._kv.get(prefix)) is None:
-                fut = self._kv[prefix] = loop.create_future()
-            futs.append(fut)
-        return futs
+            _add(self._kv, prefix, waiter)
+        if deadline is not None:
+            slot = math.ceil(deadline / self.TICK)
+            if slot not in self._slots:
+                self._slots[slot] = set()
+                self._timers[slot] = loop.call_at(slot * self.TICK, self._expire, slot)
+            self._slots[slot].add(waiter)
+        self.parked += 1
+        return waiter
+
+    def unpark(self, deps: Deps, waiter: Waiter, deadline: float | None = None) -> None:
+        for topic in deps.topics:
+            _discard(self._topics, topic, waiter)
+        for prefix in deps.kv_prefixes:
+            _discard(self._kv, prefix, waiter)
+        if deadline is not None:
+            slot = math.ceil(deadline / self.TICK)
+            if _discard(self._slots, slot, waiter) and (timer := self._timers.pop(slot, None)):
+                timer.cancel()
+        self.parked -= 1
 
     def notify(self, topics: Iterable[Topic], kv_keys: Iterable[str] = ()) -> None:
         for topic in topics:
@@ -67,14 +94,38 @@ class ChangeNotifier:
             for i in range(len(key) + 1):
                 _wake(self._kv.pop(key[:i], None))
 
+    def _expire(self, slot: int) -> None:
+        self._timers.pop(slot, None)
+        _wake(self._slots.pop(slot, None), EXPIRED)
+
     @property
     def waiting_topics(self) -> int:
         return len(self._topics) + len(self._kv)
 
 
-def _wake(fut: asyncio.Future[None] | None) -> None:
-    if fut is not None and not fut.done():
-        fut.set_result(None)
+def _add(table: dict[T, set[Waiter]], key: T, waiter: Waiter) -> None:
+    if (waiters := table.get(key)) is None:
+        waiters = table[key] = set()
+    waiters.add(waiter)
+
+
+def _discard(table: dict[T, set[Waiter]], key: T, waiter: Waiter) -> bool:
+    """Remove `waiter` under `key`; True when that left the key with no waiters (and so removed it)."""
+    waiters = table.get(key)
+    if waiters is None:
+        return False
+    waiters.discard(waiter)
+    if waiters:
+        return False
+    del table[key]
+    return True
+
+
+def _wake(waiters: set[Waiter] | None, why: bool = CHANGED) -> None:
+    if waiters:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(why)
 
 
 def effective_timeout(wait: float | None) -> float:
@@ -95,15 +146,14 @@ async def blocking_query(
         return result
     loop = asyncio.get_running_loop()
     deadline = loop.time() + effective_timeout(wait)
-    while result.index <= min_index:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
-        # No await separates `run` from taking the futures, so no change can slip in between.
-        done, _ = await asyncio.wait(
-            notifier.futures(deps), timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-        )
-        if not done:
+    # No await separates `run` from parking, so no change can slip in between.
+    while result.index <= min_index and loop.time() < deadline:
+        waiter = notifier.park(deps, deadline)
+        try:
+            expired = await waiter
+        finally:
+            notifier.unpark(deps, waiter, deadline)
+        if expired:
             break
         result = _at_least_one(run())
     return result
