@@ -34,6 +34,7 @@ import dns.rrset
 from proconsul.dns import truncation, wire
 from proconsul.dns.memo import Memo
 from proconsul.dns.records import RR
+from proconsul.dns.replies import ReplyCache
 from proconsul.dns.resolver import Answer, resolve
 from proconsul.dns.settings import DnsSettings
 from proconsul.state.view import StateView
@@ -43,6 +44,8 @@ __all__ = ["Forward", "handle"]
 log = logging.getLogger("proconsul.dns")
 HEADER = 12
 QR = 0x8000
+# plain ints: dnspython's Flag enums cost a microsecond per operation on every full answer
+AA, TC, RD, RA, CD = (int(f) for f in (dns.flags.AA, dns.flags.TC, dns.flags.RD, dns.flags.RA, dns.flags.CD))
 _NOT_IMPLEMENTED_TYPES = {dns.rdatatype.AXFR, dns.rdatatype.IXFR, dns.rdatatype.MAILA, dns.rdatatype.MAILB}
 _BAD_QUESTION_TYPES = {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY}
 
@@ -64,8 +67,14 @@ def handle(
     tcp: bool,
     rng: random.Random | None = None,
     memo: Memo | None = None,
+    replies: ReplyCache | None = None,
 ) -> bytes | Forward | None:
-    """The reply to one packet, a Forward for the recursors, or None when no reply is possible."""
+    """The reply to one packet, a Forward for the recursors, or None when no reply is possible.
+    With `replies`, a repeated query is answered from it, and a full answer is kept there."""
+    if replies is not None:
+        cached = replies.get(wire, view, settings)
+        if cached is not None:
+            return cached
     if len(wire) < HEADER:
         return None
     qid, flags = struct.unpack("!HH", wire[:4])
@@ -80,7 +89,7 @@ def handle(
         except Exception:  # dnspython raises many kinds for malformed input; all of them mean FORMERR
             return _bare(qid, flags, dns.rcode.FORMERR)
     try:
-        return _answer(wire, query, view, settings, tcp=tcp, rng=rng, memo=memo)
+        return _answer(wire, query, view, settings, tcp=tcp, rng=rng, memo=memo, replies=replies)
     except Exception:
         log.exception("DNS query failed", extra={"question": _describe(query)})
         return _bare(qid, flags, dns.rcode.SERVFAIL)
@@ -154,6 +163,7 @@ def _answer(
     tcp: bool,
     rng: random.Random | None,
     memo: Memo | None,
+    replies: ReplyCache | None = None,
 ) -> bytes | Forward:
     payload = query.payload if query.edns >= 0 else None
     if len(query.question) != 1:
@@ -170,11 +180,11 @@ def _answer(
     )
     if ans.forward and settings.recursors:
         return Forward(wire, query.id, payload)
-    flags = dns.flags.QR | (query.flags & (dns.flags.RD | dns.flags.CD)) | (ans.rcode & 0xF)
+    flags = QR | (int(query.flags) & (RD | CD)) | (ans.rcode & 0xF)
     if settings.recursors:
-        flags |= dns.flags.RA
+        flags |= RA
     if ans.rcode != dns.rcode.REFUSED:
-        flags |= dns.flags.AA
+        flags |= AA
     edns = max(truncation.DEFAULT_UDP_SIZE, query.payload) if query.edns >= 0 else None
     measure = _Measurer(query.id, flags, (q.name, q.rdtype, q.rdclass), edns)
     if tcp:
@@ -182,14 +192,28 @@ def _answer(
     else:
         trimmed = truncation.trim_udp(ans, measure, payload, settings.udp_answer_limit)
     if trimmed and settings.enable_truncate:
-        flags |= dns.flags.TC
+        flags |= TC
     out = measure.wire(ans, flags)
-    if len(out) <= 0xFFFF:
-        return out
+    if len(out) > 0xFFFF:
+        return _too_big(query, settings, ans, flags)
+    if replies is not None:
+        replies.put(wire, out, view, settings, serial=_serial(ans))
+    return out
+
+
+def _too_big(query: dns.message.Message | _Simple, settings: DnsSettings, ans: Answer, flags: int) -> bytes:
     reply = _reply(query, settings, ans.rcode)
     reply.flags = flags & ~0xF
     _fill(reply, ans)
     return _render(reply)
+
+
+def _serial(ans: Answer) -> int | None:
+    """The serial of the SOA in the reply (the clock's second when it was made), if there is one."""
+    for rr in (*ans.answer, *ans.authority, *ans.additional):
+        if rr.rdtype == dns.rdatatype.SOA:
+            return int(rr.rdata.serial)  # type: ignore[attr-defined]
+    return None
 
 
 def _reply(query: dns.message.Message | _Simple, settings: DnsSettings, rcode: int) -> dns.message.Message:

@@ -258,7 +258,8 @@ def _address_answer(ask: _Ask, found: list[tuple[Record, Record]], ttl: int, dep
         answers, _ = _instance_records(ask, node, svc, 0, ttl, depth)
         if not answers:
             continue
-        key = (answers[0].rdtype, answers[0].rdata.to_text())
+        parts = answers[0].parts  # the record's data as written: what its text would tell apart
+        key = (parts.rdtype, parts.names, parts.rdata)
         if key in seen:
             continue
         seen.add(key)

@@ -1,7 +1,8 @@
 """The asyncio shell around `packet.handle`: UDP and TCP listeners, and forwarding to recursors.
 
 Every packet is answered (or dropped) inside a try/except that logs: no input, however
-malformed, and no recursor failure ends a listener.
+malformed, and no recursor failure ends a listener. A query seen before is answered straight
+from the reply cache (replies.py) in `datagram_received`, before any parsing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import dns.rrset
 
 from proconsul.dns import packet
 from proconsul.dns.memo import Memo
+from proconsul.dns.replies import ReplyCache
 from proconsul.dns.settings import DnsSettings
 from proconsul.errors import ConfigError
 from proconsul.state.view import StateView
@@ -40,6 +42,8 @@ class DnsServer:
         self.settings = settings
         self.rng = rng or random.Random()
         self.memo = Memo()
+        self.udp_replies = ReplyCache(self.rng)
+        self.tcp_replies = ReplyCache(self.rng)
         self._udp: list[asyncio.DatagramTransport] = []
         self._tcp: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,7 +79,7 @@ class DnsServer:
     # ---- UDP ------------------------------------------------------------------------------------
     def on_datagram(self, data: bytes, addr: tuple[str, int], transport: asyncio.DatagramTransport) -> None:
         try:
-            result = packet.handle(data, self.view, self.settings, tcp=False, rng=self.rng, memo=self.memo)
+            result = self._handle(data, tcp=False)
         except Exception:  # packet.handle answers SERVFAIL itself; this is the last guard
             log.exception("DNS packet dropped")
             return
@@ -98,7 +102,7 @@ class DnsServer:
                 async with asyncio.timeout(TCP_IDLE_TIMEOUT):
                     (length,) = struct.unpack("!H", await reader.readexactly(2))
                     data = await reader.readexactly(length)
-                result = packet.handle(data, self.view, self.settings, tcp=True, rng=self.rng, memo=self.memo)
+                result = self._handle(data, tcp=True)
                 if isinstance(result, packet.Forward):
                     result = await self._forward(result, tcp=True)
                 if result is None:
@@ -113,6 +117,12 @@ class DnsServer:
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await writer.wait_closed()
+
+    def _handle(self, data: bytes, *, tcp: bool) -> bytes | packet.Forward | None:
+        replies = self.tcp_replies if tcp else self.udp_replies
+        return packet.handle(
+            data, self.view, self.settings, tcp=tcp, rng=self.rng, memo=self.memo, replies=replies
+        )
 
     # ---- recursors ------------------------------------------------------------------------------
     async def _forward(self, fwd: packet.Forward, *, tcp: bool) -> bytes:
@@ -150,14 +160,26 @@ class DnsServer:
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, server: DnsServer) -> None:
         self.server = server
+        self.replies = server.udp_replies
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self.transport is not None:
-            self.server.on_datagram(data, addr, self.transport)
+        """A repeated query is answered here from the reply cache; the rest go to the server."""
+        transport, server = self.transport, self.server
+        if transport is None:
+            return
+        try:
+            reply = self.replies.get(data, server.view, server.settings)
+        except Exception:
+            log.exception("DNS packet dropped")
+            return
+        if reply is None:
+            server.on_datagram(data, addr, transport)
+        else:
+            transport.sendto(reply, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("DNS UDP error", extra={"error": repr(exc)})
