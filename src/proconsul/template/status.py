@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+import orjson
+
+from proconsul.errors import ApiError
+from proconsul.http import App, HttpServer, Request, Response, Router
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -21,7 +24,7 @@ __all__ = ["StatusServer"]
 class StatusServer:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
-        self._site_runner: web.AppRunner | None = None
+        self._server: HttpServer | None = None
 
     def snapshot(self) -> dict[str, Any]:
         runner = self.runner
@@ -64,19 +67,26 @@ class StatusServer:
 
     async def start(self, address: str) -> None:
         host, _, port = address.rpartition(":")
-        app = web.Application()
-        app.router.add_get("/v1/status", self._status)
-        app.router.add_get("/metrics", self._metrics)
-        self._site_runner = web.AppRunner(app, access_log=None)
-        await self._site_runner.setup()
-        await web.TCPSite(self._site_runner, host or "127.0.0.1", int(port)).start()
+        router = Router()
+        router.add("GET", "/v1/status", self._status)
+        router.add("GET", "/metrics", self._metrics)
+
+        async def dispatch(request: Request) -> Response:
+            try:
+                response: Response = await router.resolve(request)(request)
+            except ApiError as exc:  # no such path, or not GET
+                return Response(status=exc.status, text=exc.message)
+            return response
+
+        self._server = HttpServer(App(), dispatch, max_body=0)
+        await self._server.listen(host or "127.0.0.1", int(port))
 
     async def stop(self) -> None:
-        if self._site_runner is not None:
-            await self._site_runner.cleanup()
+        if self._server is not None:
+            await self._server.close()
 
-    async def _status(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.snapshot())
+    async def _status(self, _request: Request) -> Response:
+        return Response(body=orjson.dumps(self.snapshot()), content_type="application/json")
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
-        return web.Response(text=self.metrics(), content_type="text/plain")
+    async def _metrics(self, _request: Request) -> Response:
+        return Response(text=self.metrics(), content_type="text/plain")
