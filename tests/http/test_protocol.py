@@ -250,3 +250,32 @@ async def test_a_client_that_half_closes_after_its_requests_still_gets_the_answe
     assert first.endswith(b"{'n': '1'} b''") and second.endswith(b"{'n': '2'} b''")
     assert await reader.read() == b""
     writer.close()
+
+
+async def test_idle_connections_are_closed_but_parked_requests_are_not() -> None:
+    parked = asyncio.Event()
+
+    async def park(request: Request) -> Response:
+        parked.set()
+        await asyncio.Event().wait()
+        return Response()
+
+    router = Router()
+    router.add("GET", "/park", park)
+
+    async def dispatch(request: Request) -> Response:
+        result: Response = await router.resolve(request)(request)
+        return result
+
+    server = HttpServer(App(), dispatch, MAX_BODY, idle_timeout=0.2, sweep_every=0.05)
+    port = await server.listen("127.0.0.1", 0)
+    idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
+    busy_reader, busy_writer = await asyncio.open_connection("127.0.0.1", port)
+    busy_writer.write(b"GET /park HTTP/1.1\r\n\r\n")
+    await parked.wait()
+    assert await asyncio.wait_for(idle_reader.read(), 5) == b""  # the sweep closed it
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(busy_reader.read(1), 0.3)  # a request in flight is never idle
+    await server.close()
+    idle_writer.close()
+    busy_writer.close()

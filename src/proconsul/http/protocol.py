@@ -57,6 +57,7 @@ class HttpProtocol(asyncio.Protocol):
         "_dead",
         "_drain_waiter",
         "_head",
+        "_idle_since",
         "_read_paused",
         "_request",
         "_server",
@@ -79,11 +80,13 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._started = False  # the current request's handler has begun to run
+        self._idle_since = 0.0  # loop time of the last byte received or response finished
 
     # ---- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
         self._server.connections.add(self)
+        self._idle_since = asyncio.get_running_loop().time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
@@ -97,6 +100,7 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._dead:
             return
+        self._idle_since = asyncio.get_running_loop().time()
         self._buffer += data
         if self._task is None:
             self._next()
@@ -124,7 +128,11 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._wake_drain(None)
 
-    # ---- shutdown ----------------------------------------------------------------------------
+    # ---- idle connections and shutdown ---------------------------------------------------------
+    def idle_for(self, now: float) -> float:
+        """Seconds without a byte from the client or a request in flight (0 while one runs)."""
+        return 0.0 if self._task is not None else now - self._idle_since
+
     def running_write(self) -> asyncio.Task[None] | None:
         request = self._request
         if self._task is not None and request is not None and request.method not in _READS:
@@ -241,6 +249,7 @@ class HttpProtocol(asyncio.Protocol):
             self.write(head + response.body)
 
     def _finish(self, close: bool) -> None:
+        self._idle_since = asyncio.get_running_loop().time()
         self._started = False
         self._task = None
         self._request = None
