@@ -130,3 +130,10 @@ async def test_an_unlisted_method_is_405_with_allow(api: Client, path: str) -> N
     assert resp.status == 405
     assert set(re.split(r",\s*", resp.headers["Allow"])) >= allowed
     assert await resp.text() == f"method {method} not allowed"
+
+
+async def test_an_exact_path_wins_over_a_pattern_for_the_405(api: Client) -> None:
+    # /v1/agent/service/{id} would match too; Consul's mux picks the exact route and refuses GET.
+    resp = await api.get("/v1/agent/service/register")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "PUT"

@@ -59,9 +59,11 @@ class Router:
         method, path = request.method, request.raw_path
         allowed: set[str] = set()
         if (table := self._static.get(path)) is not None:
+            # An exact path is the most specific route, as in Go's ServeMux: a wrong method is a 405
+            # here, not a fall-through to a pattern that happens to match the same path.
             if (handler := _pick(table, method)) is not None:
                 return handler
-            allowed.update(table)
+            raise MethodNotAllowed(method, sorted(table))
         for pattern in self._patterns.values():
             if not path.startswith(pattern.prefix) or (m := pattern.regex.fullmatch(path)) is None:
                 continue
