@@ -164,6 +164,7 @@ def versions(exe: str) -> dict[str, str]:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     out = {
         "proconsul": c.tool_version([exe, "version"]),
+        "proconsul source": source_revision(),
         "etcd": c.tool_version(["etcd", "--version"]),
         "nginx": c.tool_version([nginx, "-v"]),
         "dnsmasq": c.tool_version([dnsmasq, "--version"]),
@@ -179,6 +180,23 @@ def versions(exe: str) -> dict[str, str]:
     except (OSError, subprocess.TimeoutExpired) as e:
         out["dnsperf"] = f"unknown ({e})"
     return out
+
+
+def source_revision() -> str:
+    """The checkout's commit, marked "+ local changes" when the working tree differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"commit {rev}" + (" + local changes under src/" if dirty else "")
 
 
 def write_results(
