@@ -204,13 +204,11 @@ class _Runner:
         except ProcessLookupError as exc:
             self.ctx.ui.error(f"Failed to terminate {proc.pid}: {exc}")
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
-        except TimeoutError:
-            self.say(f"Child did not exit after grace period of {format_duration(KILL_GRACE)}")
-        else:
+        done, _ = await asyncio.wait({exited}, timeout=KILL_GRACE)
+        if done:
             self.say("Child terminated")
             return
+        self.say(f"Child did not exit after grace period of {format_duration(KILL_GRACE)}")
         self.say(f"Killing child pid {proc.pid}")
         try:
             proc.kill()

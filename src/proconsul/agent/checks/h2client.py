@@ -106,7 +106,8 @@ class H2Client:
             await self._flush()
         self._writer.close()
         try:
-            await asyncio.wait_for(self._writer.wait_closed(), CLOSE_GRACE)
+            async with asyncio.timeout(CLOSE_GRACE):
+                await self._writer.wait_closed()
         except (OSError, TimeoutError, ssl.SSLError):
             self._writer.transport.abort()
 

@@ -101,8 +101,8 @@ async def _drain(proc: asyncio.subprocess.Process, output: OutputBuffer) -> None
 async def _settle(reader: asyncio.Future[None]) -> None:
     """Give the output reader a moment to see EOF after the process is gone, then stop it."""
     if not reader.done():
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(reader), DRAIN_GRACE)
+        # wait() neither cancels the reader nor hides a cancellation of this task
+        await asyncio.wait({reader}, timeout=DRAIN_GRACE)
     reader.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await reader

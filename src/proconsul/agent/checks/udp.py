@@ -35,7 +35,8 @@ async def udp_probe(definition: dict[str, Any], ctx: ProbeContext) -> ProbeResul
         local = "{}:{}".format(*sock.getsockname()[:2])
         try:
             sock.send(b"")  # asyncio's transports drop empty datagrams, so the socket sends it itself
-            await asyncio.wait_for(loop.sock_recv(sock, 1), ctx.timeout)
+            async with asyncio.timeout(ctx.timeout):
+                await loop.sock_recv(sock, 1)
         except TimeoutError:
             pass
         except OSError as exc:
