@@ -329,3 +329,14 @@ async def test_a_thousand_watchers_of_one_service_park_under_one_topic_and_all_w
     results = await asyncio.wait_for(asyncio.gather(*watchers), timeout=10)
     assert {(r.index, r.value) for r in results} == {(agent_ctx.view.index_of(service_topic("web")), 2)}
     assert results[0].index > start
+
+
+def test_generation_moves_with_the_catalog_but_not_with_kv_writes() -> None:
+    view = StateView()
+    view.apply([node_put("n1", 1)])
+    after_node = view.generation
+    view.apply([kv_put("app/x", 2)])
+    view.apply([delete(keys.kv_key("app/x"), 3)])
+    assert view.generation == after_node  # DNS answers cached for this generation stay valid
+    view.apply([kv_put("app/y", 4), svc_put("n1", "web", "web", 4)])
+    assert view.generation == after_node + 1

@@ -64,7 +64,9 @@ class KVEntry:
 class StateView:
     def __init__(self) -> None:
         self.revision = 0
-        self.generation = 0  # bumped by every load and apply: caches of derived answers key on it
+        # Bumped by every load and by every apply that changes more than KV entries: caches of answers
+        # derived from the catalog (DNS) key on it, and a KV-heavy workload must not keep emptying them.
+        self.generation = 0
         self.kv: SortedDict[str, KVEntry] = SortedDict()
         self.tombstones: SortedDict[str, int] = SortedDict()
         self.nodes: dict[str, Record] = {}
@@ -95,7 +97,8 @@ class StateView:
         topics: set[Topic] = set()
         kv_keys: list[str] = []
         rev = events[0].kv.mod_revision
-        self.generation += 1
+        if not all(ev.kv.key.startswith(keys.KV) for ev in events):
+            self.generation += 1
         for ev in events:
             if ev.type == "put":
                 self._put(ev.kv, topics, kv_keys)
