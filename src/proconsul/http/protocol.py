@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from multidict import CIMultiDict
 
@@ -92,9 +92,8 @@ class HttpProtocol(asyncio.Protocol):
         self._server.connections.discard(self)
         self._transport = None
         self._dead = True
-        task, request = self._task, self._request
-        if task is not None and request is not None and request.method in _READS:
-            task.cancel()
+        if self._task is not None and self._reading():
+            self._task.cancel()
         self._wake_drain(ConnectionResetError("connection lost"))
 
     def data_received(self, data: bytes) -> None:
@@ -113,10 +112,9 @@ class HttpProtocol(asyncio.Protocol):
         blocking query) stops; a request not yet started, or a write, is answered, then the
         connection closes."""
         self._dead = True
-        request = self._request
-        if self._task is None or request is None:
+        if self._task is None:
             return False
-        if request.method in _READS and self._started:
+        if self._reading() and self._started:
             self._task.cancel()
             return False
         return True
@@ -134,19 +132,19 @@ class HttpProtocol(asyncio.Protocol):
         return 0.0 if self._task is not None else now - self._idle_since
 
     def running_write(self) -> asyncio.Task[None] | None:
-        request = self._request
-        if self._task is not None and request is not None and request.method not in _READS:
-            return self._task
-        return None
+        return self._task if self._task is not None and not self._reading() else None
 
     def stop_reads(self) -> None:
         """Take no more requests; cancel a read in flight; close the connection if it is idle."""
         self._dead = True
-        task, request = self._task, self._request
-        if task is None:
+        if self._task is None:
             self.abort()
-        elif request is not None and request.method in _READS:
-            task.cancel()
+        elif self._reading():
+            self._task.cancel()
+
+    def _reading(self) -> bool:
+        """The request in flight is a read: safe to cancel when its client is gone."""
+        return self._request is not None and self._request.method in _READS
 
     def abort(self) -> None:
         if self._transport is not None:
@@ -229,21 +227,20 @@ class HttpProtocol(asyncio.Protocol):
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.raw_path)
             response, keep_alive = Response(status=500, text="Internal error"), False
-        self._respond(request, response, keep_alive)
-        self._finish(close=not keep_alive)
-
-    def _respond(self, request: Request, response: Response | StreamResponse, keep_alive: bool) -> None:
         if isinstance(response, StreamResponse):
             self.write(b"0\r\n\r\n" if response.prepared else encode_head(response.status, response.headers))
-            return
-        headers = response.headers
+        else:
+            self._respond(response, keep_alive, request.version, request.method == "HEAD")
+        self._finish(close=not keep_alive)
+
+    def _respond(self, response: Response, keep_alive: bool, version: str, head_only: bool = False) -> None:
         extra = b"Content-Length: %d\r\n" % len(response.body)
         if not keep_alive:
             extra += b"Connection: close\r\n"
-        elif request.version != "HTTP/1.1":
+        elif version != "HTTP/1.1":
             extra += b"Connection: keep-alive\r\n"
-        head = encode_head(response.status, headers, extra)
-        if request.method == "HEAD" or response.status in (204, 304) or not response.body:
+        head = encode_head(response.status, response.headers, extra)
+        if head_only or response.status in (204, 304) or not response.body:
             self.write(head)
         else:
             self.write(head + response.body)
@@ -268,13 +265,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _fail(self, status: int, message: str) -> None:
         self._dead = True
-        body = message.encode()
-        headers = {"Content-Type": "text/plain; charset=utf-8"}
-        self.write(
-            encode_head(status, headers, b"Content-Length: %d\r\nConnection: close\r\n" % len(body)) + body
-        )
-        if self._transport is not None:
-            self._transport.close()
+        self._respond(Response(status=status, text=message), keep_alive=False, version="HTTP/1.1")
+        self.abort()
 
 
 def _parse_head(text: str, max_body: int) -> _Head:
@@ -332,7 +324,7 @@ def _origin_form(target: str) -> str:
 
 def _dechunk(buf: bytearray, max_body: int) -> tuple[bytes, int] | None:
     """A complete chunked body at the start of `buf` as (body, bytes used), or None while incomplete."""
-    parts: list[Any] = []
+    parts: list[bytearray] = []
     pos = size_total = 0
     while True:
         eol = buf.find(b"\r\n", pos)
