@@ -18,7 +18,7 @@ import orjson
 
 from proconsul.api import decode, shapes
 from proconsul.api.catalog import check_record, node_record, service_record
-from proconsul.api.common import Reply, context, query_options, read_body
+from proconsul.api.common import Reply, context, query_options
 from proconsul.errors import BadRequest, PayloadTooLarge
 from proconsul.http import Request
 from proconsul.state import txnplan
@@ -95,7 +95,7 @@ _TXN_OP = decode.Struct(
 
 async def apply(request: Request) -> Reply:
     ctx = context(request)
-    ops = _ops(await _body(request, ctx.config), ctx.config)
+    ops = _ops(_body(request, ctx.config), ctx.config)
     if txnplan.has_writes(ops):
         plan, revision = await ctx.registry.apply_txn(ops)
         return _reply(plan, revision, {})
@@ -131,17 +131,15 @@ def _result(result: txnplan.Result) -> dict[str, Any]:
 
 
 # ---- the request body -------------------------------------------------------------------------
-async def _body(request: Request, config: AgentConfig) -> bytes:
+def _body(request: Request, config: AgentConfig) -> bytes:
     """The body, at most txn_max_req_len (or kv_max_value_size, if larger) bytes; raises
-    PayloadTooLarge with Consul's text."""
+    PayloadTooLarge with Consul's text (which names the size only when the client declared it)."""
     limit = max(config.txn_max_req_len, config.kv_max_value_size)
-    size = request.content_length
-    if size is not None and size > limit:
-        raise PayloadTooLarge(f"Request body({size} bytes) too large, max size: {limit} bytes. See {_DOC}.")
-    try:
-        return read_body(request, limit)
-    except PayloadTooLarge:
-        raise PayloadTooLarge(f"Request body too large, max size: {limit} bytes. See {_DOC}.") from None
+    if len(request.body) > limit:
+        size = request.content_length
+        declared = f"({size} bytes)" if size is not None else ""
+        raise PayloadTooLarge(f"Request body{declared} too large, max size: {limit} bytes. See {_DOC}.")
+    return request.body
 
 
 def _ops(body: bytes, config: AgentConfig) -> list[TxnOp]:
