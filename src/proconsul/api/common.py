@@ -205,20 +205,14 @@ def dispatcher(router: Router) -> Callable[[Request], Awaitable[Response | Strea
     async def dispatch(request: Request) -> Response | StreamResponse:
         try:
             handler = router.resolve(request)
-        except MethodNotAllowed as exc:
-            headers = {"Allow": ", ".join(exc.allowed), **_policy(request)}
-            return error_response(405, exc.message, headers)
-        except NotFound as exc:
-            return error_response(404, exc.message)
-        # Consul sets the ACL policy header before running any endpoint, so its errors carry it too.
+        except ApiError as exc:  # a path that no route has gets Go's bare 404, without the policy header
+            return _error_response(request, exc, policy=not isinstance(exc, NotFound))
         try:
             if request.raw_path.startswith("/v1/"):
                 _check_datacenter(request)
             result: Reply | Response | StreamResponse = await handler(request)
-        except MethodNotAllowed as exc:
-            return error_response(405, exc.message, {"Allow": ", ".join(exc.allowed), **_policy(request)})
         except ApiError as exc:
-            return error_response(exc.status, exc.message, _policy(request))
+            return _error_response(request, exc)
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.path)
             return error_response(500, "Internal error", _policy(request))
@@ -227,6 +221,14 @@ def dispatcher(router: Router) -> Callable[[Request], Awaitable[Response | Strea
         return result
 
     return dispatch
+
+
+def _error_response(request: Request, exc: ApiError, *, policy: bool = True) -> Response:
+    # Consul sets the ACL policy header before running any endpoint, so its errors carry it too.
+    headers = _policy(request) if policy else {}
+    if isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
+    return error_response(exc.status, exc.message, headers)
 
 
 def _policy(request: Request) -> dict[str, str]:
