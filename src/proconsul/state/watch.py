@@ -66,11 +66,10 @@ class ChangeNotifier:
         for prefix in deps.kv_prefixes:
             _add(self._kv, prefix, waiter)
         if deadline is not None:
-            slot = math.ceil(deadline / self.TICK)
-            if slot not in self._slots:
-                self._slots[slot] = set()
+            slot = self._slot(deadline)
+            if slot not in self._timers:
                 self._timers[slot] = loop.call_at(slot * self.TICK, self._expire, slot)
-            self._slots[slot].add(waiter)
+            _add(self._slots, slot, waiter)
         self.parked += 1
         return waiter
 
@@ -80,7 +79,7 @@ class ChangeNotifier:
         for prefix in deps.kv_prefixes:
             _discard(self._kv, prefix, waiter)
         if deadline is not None:
-            slot = math.ceil(deadline / self.TICK)
+            slot = self._slot(deadline)
             if _discard(self._slots, slot, waiter) and (timer := self._timers.pop(slot, None)):
                 timer.cancel()
         self.parked -= 1
@@ -93,6 +92,10 @@ class ChangeNotifier:
         for key in kv_keys:
             for i in range(len(key) + 1):
                 _wake(self._kv.pop(key[:i], None))
+
+    def _slot(self, deadline: float) -> int:
+        """The TICK-wide slot a deadline is rounded up to; its timer fires at slot * TICK."""
+        return math.ceil(deadline / self.TICK)
 
     def _expire(self, slot: int) -> None:
         self._timers.pop(slot, None)
