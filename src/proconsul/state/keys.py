@@ -72,22 +72,21 @@ def node_checks_prefix(node: str) -> str:
     return f"{CHECK}{_esc(node)}/"
 
 
+_ONE_PART: tuple[tuple[str, Kind], ...] = (
+    (NODE, "node"), (SESSION, "sess"), (SESSION_TTL, "sessttl"), (SYSTEM, "sys"), (COORD, "coord"),
+)  # fmt: skip
+_TWO_PARTS: tuple[tuple[str, Kind], ...] = ((SERVICE, "svc"), (CHECK, "chk"))
+
+
 def split(key: str) -> tuple[Kind, tuple[str, ...]]:
     """The record kind and its identifying parts (unescaped)."""
     if key.startswith(KV):
         return "kv", (key[len(KV) :],)
-    if key.startswith(NODE):
-        return "node", (unquote(key[len(NODE) :]),)
-    if key.startswith(SESSION):
-        return "sess", (unquote(key[len(SESSION) :]),)
-    if key.startswith(SESSION_TTL):
-        return "sessttl", (unquote(key[len(SESSION_TTL) :]),)
-    if key.startswith(SYSTEM):
-        return "sys", (unquote(key[len(SYSTEM) :]),)
-    if key.startswith(COORD):
-        return "coord", (unquote(key[len(COORD) :]),)
-    for prefix, kind in ((SERVICE, "svc"), (CHECK, "chk")):
+    for prefix, kind in _ONE_PART:
+        if key.startswith(prefix):
+            return kind, (unquote(key[len(prefix) :]),)
+    for prefix, kind in _TWO_PARTS:
         if key.startswith(prefix):
             node, _, ident = key[len(prefix) :].partition("/")
-            return kind, (unquote(node), unquote(ident))  # type: ignore[return-value]
+            return kind, (unquote(node), unquote(ident))
     return "other", (key,)
