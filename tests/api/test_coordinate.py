@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from aiohttp import ClientSession
+
+from proconsul.state.view import COORDINATES
+
+if TYPE_CHECKING:
+    from conftest import NotifierSpy
 
 Client = ClientSession
 COORD = {"Adjustment": 0.1, "Error": 0.5, "Height": 0.001, "Vec": [0.5, 0, 0, 0, 0, 0, 0, -0.25]}
@@ -17,13 +23,14 @@ async def test_datacenters_lists_this_server_in_the_wan_area(api: Client) -> Non
     assert dc["Coordinates"][0]["Node"].endswith(".dc1")
 
 
-async def test_update_then_read(api: Client) -> None:
+async def test_update_then_read(api: Client, notifier_spy: NotifierSpy) -> None:
     node = (await (await api.get("/v1/agent/self")).json())["Config"]["NodeName"]
     missing = await api.get(f"/v1/coordinate/node/{node}")
     assert missing.status == 404 and "X-Consul-Index" in missing.headers
     index = missing.headers["X-Consul-Index"]
     waiter = asyncio.create_task(api.get(f"/v1/coordinate/nodes?index={index}&wait=5s"))
-    await asyncio.sleep(0)
+    deps, _ = await notifier_spy.parked()  # blocked before the update is sent
+    assert COORDINATES in deps.topics
     assert (await api.put("/v1/coordinate/update", json={"Node": node, "Coord": COORD})).status == 200
     (listed,) = await (await waiter).json()
     assert listed == {"Node": node, "Segment": "", "Coord": COORD}

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 from aiohttp import ClientSession
+
+from proconsul.state.view import system_topic
+
+if TYPE_CHECKING:
+    from conftest import NotifierSpy
 
 Client = ClientSession
 
@@ -48,14 +56,13 @@ async def test_autopilot_configuration_defaults_replace_and_cas(api: Client) -> 
     assert await resp.json() is True
 
 
-async def test_autopilot_configuration_blocks_until_changed(api: Client) -> None:
-    import asyncio
-
+async def test_autopilot_configuration_blocks_until_changed(api: Client, notifier_spy: NotifierSpy) -> None:
     first = await api.get("/v1/operator/autopilot/configuration")
     await api.put("/v1/operator/autopilot/configuration", json={"MinQuorum": 1})
     index = int((await api.get("/v1/operator/autopilot/configuration")).headers["X-Consul-Index"])
     waiter = asyncio.create_task(api.get(f"/v1/operator/autopilot/configuration?index={index}&wait=5s"))
-    await asyncio.sleep(0)
+    deps, _ = await notifier_spy.parked()
+    assert deps.topics == (system_topic("autopilot"),)
     assert not waiter.done()
     await api.put("/v1/operator/autopilot/configuration", json={"MinQuorum": 2})
     body = await (await waiter).json()
