@@ -38,9 +38,6 @@ class App:
     def __setitem__(self, key: AppKey[T], value: T) -> None:
         self._state[key] = value
 
-    def __contains__(self, key: AppKey[Any]) -> bool:
-        return key in self._state
-
 
 class Request:
     """Method, decoded path, query, headers and the whole body (read before the handler runs)."""

@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from proconsul.http.protocol import HttpProtocol
     from proconsul.http.request import Request
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
@@ -63,27 +64,27 @@ class Response:
 class StreamResponse:
     """A body sent in chunks as it is written; the connection closes with the request's task."""
 
-    __slots__ = ("_request", "headers", "prepared", "status")
+    __slots__ = ("_protocol", "headers", "status")
 
     def __init__(self, *, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.headers = dict(headers) if headers else {}
-        self._request: Request | None = None
-        self.prepared = False
+        self._protocol: HttpProtocol | None = None
+
+    @property
+    def prepared(self) -> bool:
+        return self._protocol is not None
 
     async def prepare(self, request: Request) -> None:
-        protocol = request.protocol
+        protocol = self._protocol = request.protocol
         if protocol is None:
             raise RuntimeError("a stream needs a connection")
-        self._request = request
-        self.prepared = True
         protocol.write(encode_head(self.status, self.headers, b"Transfer-Encoding: chunked\r\n"))
         await protocol.drain()
 
     async def write(self, data: bytes) -> None:
-        if self._request is None or self._request.protocol is None:
+        if self._protocol is None:
             raise RuntimeError("write before prepare")
         if data:
-            protocol = self._request.protocol
-            protocol.write(b"%x\r\n%b\r\n" % (len(data), data))
-            await protocol.drain()
+            self._protocol.write(b"%x\r\n%b\r\n" % (len(data), data))
+            await self._protocol.drain()
