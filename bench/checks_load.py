@@ -16,14 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 import common as c
 
@@ -58,13 +54,9 @@ asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = c.script_parser(__doc__.splitlines()[0], "500 checks, 20 s window (smoke run)")
     p.add_argument("--checks", type=int, default=5000, help="how many checks (default 5000)")
     p.add_argument("--window", type=float, default=60.0, help="measuring window in seconds (default 60)")
-    default = shutil.which("proconsul") or "proconsul"
-    p.add_argument("--proconsul", default=default, help="proconsul executable (default: proconsul on PATH)")
-    p.add_argument("--quick", action="store_true", help="500 checks, 20 s window (smoke run)")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     args = p.parse_args()
     if args.quick:
         args.checks, args.window = min(args.checks, 500), 20.0
@@ -80,35 +72,6 @@ def check_body(i: int, http_port: int, tcp_port: int) -> dict[str, Any]:
         url = f"http://{c.HOST}:{http_port}/{path}"
         return {"ID": f"http-{i}", "Name": f"http {i}", "HTTP": url, "Interval": INTERVAL}
     return {"ID": f"tcp-{i}", "Name": f"tcp {i}", "TCP": f"{c.HOST}:{tcp_port}", "Interval": INTERVAL}
-
-
-async def register(base: str, bodies: list[dict[str, Any]]) -> float:
-    """Register every check, REGISTER_CONCURRENCY at a time; returns the seconds it took."""
-    queue = list(reversed(bodies))
-    started = time.monotonic()
-    async with aiohttp.ClientSession(base) as http:
-
-        async def worker() -> None:
-            while queue:
-                body = queue.pop()
-                async with http.put("/v1/agent/check/register", json=body) as resp:
-                    if resp.status != 200:
-                        raise RuntimeError(f"register {body['ID']}: {resp.status} {await resp.text()}")
-
-        await asyncio.gather(*(worker() for _ in range(REGISTER_CONCURRENCY)))
-    return time.monotonic() - started
-
-
-def gauges(base: str) -> dict[str, float]:
-    body = json.loads(c.expect_ok("GET", f"{base}/v1/agent/metrics"))
-    return {g["Name"]: float(g["Value"]) for g in body["Gauges"]}
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of `pid` from /proc/<pid>/stat, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def statuses(base: str) -> dict[str, int]:
@@ -138,12 +101,12 @@ def main() -> int:
         pc, base = c.start_proconsul(args.proconsul, root)
         idle_rss = pc.rss_mb()
         bodies = [check_body(i, http_port, tcp_port) for i in range(args.checks)]
-        took = asyncio.run(register(base, bodies))
+        took = asyncio.run(c.put_all(base, "/v1/agent/check/register", bodies, REGISTER_CONCURRENCY))
         print(f"registered {args.checks} checks in {took:.1f} s", file=sys.stderr, flush=True)
         warm = wait_warm(pc, base, args.checks)
-        before = (time.monotonic(), cpu_seconds(pc.pid), gauges(base))
+        before = (time.monotonic(), pc.cpu_seconds(), c.agent_metrics(base))
         time.sleep(args.window)
-        after = (time.monotonic(), cpu_seconds(pc.pid), gauges(base))
+        after = (time.monotonic(), pc.cpu_seconds(), c.agent_metrics(base))
         rss, counts = pc.rss_mb(), statuses(base)
     window = after[0] - before[0]
     result = {
@@ -206,22 +169,13 @@ def report(
             "checks_load.md",
             "Check load: one agent running thousands of health checks",
             [
-                ("Setup", _setup(root, busy, args)),
+                ("Setup", c.agent_setup(root, busy, args.proconsul)),
                 ("Results", c.md_table(headers, [row], left=0)),
                 ("Notes", "\n".join(notes)),
             ],
         )
         print(f"wrote {path}")
     return 1 if bad else 0
-
-
-def _setup(root: Path, busy: float, args: argparse.Namespace) -> str:
-    lines = [f"- {x}" for x in c.machine_lines(root)]
-    lines.append(f"- {c.busy_note(busy)}")
-    lines.append(f"- proconsul version: {c.tool_version([args.proconsul, 'version'])}")
-    lines.append(f"- Command: `python {' '.join(sys.argv)}`")
-    lines.append("- The agent is durable (`agent -server -bootstrap -data-dir=<tmp>`) with default settings.")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ PID and stopped in `finally` blocks and again at exit.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import atexit
 import contextlib
 import datetime as dt
@@ -27,6 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
 HOST = "127.0.0.1"
 THREADS = 2
 BENCH_DIR = Path(__file__).resolve().parent
@@ -36,15 +39,24 @@ RESULTS_DIR = BENCH_DIR / "results"
 # ---------------------------------------------------------------- command line
 
 
-def base_parser(description: str) -> argparse.ArgumentParser:
+def script_parser(description: str, quick: str) -> argparse.ArgumentParser:
+    """The options every script takes: --proconsul, --quick (`quick` says what it scales down), --no-write."""
     p = argparse.ArgumentParser(description=description)
+    p.add_argument(
+        "--proconsul",
+        default=shutil.which("proconsul") or "proconsul",
+        help="proconsul executable (default: proconsul on PATH)",
+    )
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
+    return p
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    """`script_parser` plus wrk's --duration and --connections."""
+    p = script_parser(description, "2 s per measurement (smoke run)")
     p.add_argument("--duration", default="10s", help="wrk duration per measurement (default 10s)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    p.add_argument(
-        "--proconsul", default=shutil.which("proconsul") or "proconsul", help="proconsul executable"
-    )
-    p.add_argument("--quick", action="store_true", help="2 s per measurement (smoke run)")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     return p
 
 
@@ -156,6 +168,23 @@ class Proc:
             pass
         return 0.0
 
+    def settled_rss(self, seconds: float = 2.0, tries: int = 30) -> float:
+        """RSS (MiB) once two samples `seconds` apart differ by under 1%, else the last of `tries`."""
+        last = self.rss_mb()
+        for _ in range(tries):
+            time.sleep(seconds)
+            now = self.rss_mb()
+            if abs(now - last) <= 0.01 * last:
+                return now
+            last = now
+        return last
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used, from /proc/<pid>/stat."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
@@ -217,11 +246,38 @@ def http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0)
         return e.code, e.read()
 
 
-def expect_ok(method: str, url: str, body: bytes | None = None) -> bytes:
-    status, data = http(method, url, body)
+def expect_ok(method: str, url: str, body: bytes | None = None, timeout: float = 5.0) -> bytes:
+    status, data = http(method, url, body, timeout)
     if status != 200:
         raise RuntimeError(f"{method} {url} -> {status}: {data[:500]!r} (request body {body!r})")
     return data
+
+
+async def put_all(base: str, path: str, bodies: Sequence[object], concurrency: int) -> float:
+    """PUT every body as JSON to `base` + `path`, `concurrency` at a time; returns the seconds it took."""
+    queue = list(reversed(bodies))
+    started = time.monotonic()
+    async with aiohttp.ClientSession(base) as session:
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                async with session.put(path, json=body) as resp:
+                    if resp.status != 200:
+                        text = (await resp.text())[:500]
+                        raise RuntimeError(
+                            f"PUT {path} -> {resp.status}: {text} (request body {str(body)[:200]})"
+                        )
+                    await resp.read()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.monotonic() - started
+
+
+def agent_metrics(base: str) -> dict[str, float]:
+    """The agent's gauges from /v1/agent/metrics, by name."""
+    body = json.loads(expect_ok("GET", f"{base}/v1/agent/metrics", timeout=10))
+    return {g["Name"]: float(g["Value"]) for g in body["Gauges"]}
 
 
 def wait_ready(proc: Proc, check: Callable[[], bool], tries: int = 100, interval: float = 0.2) -> None:
@@ -362,6 +418,12 @@ def write_script(root: Path, name: str, text: str) -> Path | None:
 # ---------------------------------------------------------------- reporting
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The `q` quantile (0 to 1) of `values` by nearest rank; NaN when there are none."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))] if s else float("nan")
+
+
 def fmt_rps(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -403,6 +465,16 @@ def tool_version(argv: Sequence[str]) -> str:
     first = text.splitlines()[0].strip() if text else "unknown"
     # "etcd Version: 3.4.23", "nginx version: nginx/1.22.1": keep what follows the label
     return re.sub(r"^\S+ version:\s*", "", first, flags=re.IGNORECASE)
+
+
+def version_from(argv: Sequence[str], pattern: str) -> str:
+    """Group 1 of `pattern` (multiline) in what `argv` prints, for tools without a plain version line."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unknown ({e})"
+    m = re.search(pattern, out.stdout + out.stderr, re.MULTILINE)
+    return m.group(1) if m else "unknown"
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -473,15 +545,24 @@ def write_markdown(name: str, title: str, sections: Sequence[tuple[str, str]]) -
     return path
 
 
-def header_section(
-    data_root: Path, versions: dict[str, str], duration: str, connections: int, busy: float
-) -> str:
+def agent_setup(root: Path, busy: float, exe: str) -> str:
+    """The Setup section of a report on one durable agent with default settings and no peer."""
+    lines = [f"- {x}" for x in machine_lines(root)]
+    lines.append(f"- {busy_note(busy)}")
+    lines.append(f"- proconsul version: {tool_version([exe, 'version'])}")
+    lines.append(f"- Command: `python {' '.join(sys.argv)}`")
+    lines.append("- The agent is durable (`agent -server -bootstrap -data-dir=<tmp>`) with default settings.")
+    return "\n".join(lines)
+
+
+def header_section(data_root: Path, versions: dict[str, str], busy: float, generator: str) -> str:
+    """The Setup section of a side-by-side report; `generator` describes the load generator."""
     lines = [f"- Date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}"]
     lines += [f"- {x}" for x in machine_lines(data_root)]
     lines.append(f"- {busy_note(busy)}")
     lines += [f"- {k} version: {v}" for k, v in versions.items()]
     lines.append(f"- Command: `python {' '.join(sys.argv)}`")
-    lines.append(f"- {generator_note(duration, connections)}")
+    lines.append(f"- {generator}")
     return "\n".join(lines)
 
 

@@ -14,7 +14,6 @@ queries/s divided by dnsmasq's. Results also go to bench/results/dns_throughput.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import re
@@ -294,7 +293,7 @@ class Row:
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = c.script_parser(__doc__.splitlines()[0], "2 s per measurement (smoke run)")
     p.add_argument("--duration", default="10s", help="dnsperf run time per measurement (default 10s)")
     p.add_argument("--clients", type=int, default=2, help="dnsperf clients (-c) and threads (-T) (default 2)")
     p.add_argument("--outstanding", type=int, default=64, help="dnsperf queries in flight (-q) (default 64)")
@@ -303,11 +302,6 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="plain 512-byte UDP queries (proconsul then answers at most 3 records, dnsmasq all that fit)",
     )
-    p.add_argument(
-        "--proconsul", default=shutil.which("proconsul") or "proconsul", help="proconsul executable"
-    )
-    p.add_argument("--quick", action="store_true", help="2 s per measurement (smoke run)")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     return p.parse_args()
 
 
@@ -323,8 +317,8 @@ def main() -> int:
     )
     versions = {
         "proconsul": c.tool_version([args.proconsul, "version"]),
-        "dnsmasq": _version([DNSMASQ, "--version"], r"version (\S+)"),
-        "dnsperf": _version(["dnsperf", "-h"], r"^Version\s+(\S+)"),
+        "dnsmasq": c.version_from([DNSMASQ, "--version"], r"version (\S+)"),
+        "dnsperf": c.version_from(["dnsperf", "-h"], r"^Version\s+(\S+)"),
         "dig": c.tool_version(["dig", "-v"]),
     }
     busy = c.cpu_busy()
@@ -350,15 +344,6 @@ def main() -> int:
             raise RuntimeError("proconsul's answer changed during the run")
         rss = f"RSS after the runs: proconsul {pc.rss_mb():.0f} MiB, dnsmasq {ref.rss_mb():.0f} MiB"
     return report(rows, versions, root, load, args, rss, busy)
-
-
-def _version(argv: list[str], pattern: str) -> str:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unknown ({e})"
-    m = re.search(pattern, out.stdout + out.stderr, re.MULTILINE)
-    return m.group(1) if m else "unknown"
 
 
 def report(
@@ -471,7 +456,7 @@ def report(
         *(f"**{w}**" for w in warns),
     ]
     notes = ["- " + " ".join(n.split()) for n in notes]
-    setup = setup_section(data_root, versions, load, busy)
+    setup = c.header_section(data_root, versions, busy, gen)
     answers = c.md_table(ans_headers, ans_table, left=len(ans_headers))
     results = "\n\n".join([c.md_table(headers, table), ratio, answers])
     path = c.write_markdown(
@@ -519,16 +504,6 @@ def generator_note(load: Load) -> str:
         "competes with them for CPU, so absolute numbers are lower than on a separate client; the ratio "
         "is the figure to compare."
     )
-
-
-def setup_section(data_root: Path, versions: dict[str, str], load: Load, busy: float) -> str:
-    lines = [f"- Date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}"]
-    lines += [f"- {x}" for x in c.machine_lines(data_root)]
-    lines.append(f"- {c.busy_note(busy)}")
-    lines += [f"- {k} version: {v}" for k, v in versions.items()]
-    lines.append(f"- Command: `python {' '.join(sys.argv)}`")
-    lines.append(f"- {generator_note(load)}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

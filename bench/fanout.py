@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +32,7 @@ TARGET_BYTES_PER_WAITER = 10 * 1024
 WAIT = "5m"
 
 WORKER = r"""
-import asyncio, json, resource, sys, time
+import asyncio, json, sys, time
 from urllib.parse import urlsplit
 
 class Waiter(asyncio.Protocol):
@@ -74,9 +72,7 @@ class Waiter(asyncio.Protocol):
             self.results.append(row)
             self.finished()
 
-async def main(url, n, out):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+async def main(url, n, out):  # RLIMIT_NOFILE: raised by the parent, inherited
     loop = asyncio.get_running_loop()
     parts = urlsplit(url)
     request = f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
@@ -104,13 +100,9 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = c.script_parser(__doc__.splitlines()[0], "1,000 waiters (smoke run)")
     p.add_argument("--waiters", type=int, default=10_000, help="blocked clients (default 10000)")
     p.add_argument("--procs", type=int, default=4, help="client processes (default 4)")
-    default = shutil.which("proconsul") or "proconsul"
-    p.add_argument("--proconsul", default=default, help="proconsul executable (default: proconsul on PATH)")
-    p.add_argument("--quick", action="store_true", help="1,000 waiters (smoke run)")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     args = p.parse_args()
     if args.quick:
         args.waiters = min(args.waiters, 1_000)
@@ -135,27 +127,7 @@ def established(port: int) -> int:
 
 def blocking_gauge(base: str) -> int:
     """The agent's `consul.rpc.queries_blocking` gauge: blocking queries parked right now."""
-    with urllib.request.urlopen(f"{base}/v1/agent/metrics", timeout=10) as resp:
-        gauges = json.load(resp)["Gauges"]
-    return int(next(g["Value"] for g in gauges if g["Name"] == "consul.rpc.queries_blocking"))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def settled_rss(pc: c.Proc, seconds: float = 2.0, tries: int = 30) -> float:
-    """RSS once two samples `seconds` apart differ by under 1%."""
-    last = pc.rss_mb()
-    for _ in range(tries):
-        time.sleep(seconds)
-        now = pc.rss_mb()
-        if abs(now - last) <= 0.01 * last:
-            return now
-        last = now
-    return last
+    return int(c.agent_metrics(base)["consul.rpc.queries_blocking"])
 
 
 def register(base: str, i: int) -> None:
@@ -167,11 +139,6 @@ def register(base: str, i: int) -> None:
         "Check": {"CheckID": "service:web", "Name": "web", "Status": "passing", "ServiceID": "web"},
     }
     c.expect_ok("PUT", f"{base}/v1/catalog/register", json.dumps(entry).encode())
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
 
 
 def main() -> int:
@@ -191,7 +158,7 @@ def main() -> int:
             index = int(resp.headers["X-Consul-Index"])
         for _ in range(50):  # warm the read path before the baseline
             c.expect_ok("GET", f"{base}/v1/health/service/web?passing")
-        rss_before = settled_rss(pc)
+        rss_before = pc.settled_rss()
         base_conns = established(port)
         url = f"{base}/v1/health/service/web?index={index}&wait={WAIT}"
         per = [
@@ -220,20 +187,20 @@ def main() -> int:
                     raise RuntimeError(f"{w.name} exited early:\n{w.log_tail()}")
             time.sleep(0.2)
         connected_s = time.monotonic() - started
-        rss_parked = settled_rss(pc)
+        rss_parked = pc.settled_rss()
         parked_conns = established(port) - base_conns
         parked_queries = blocking_gauge(base)
         early = [o for o in outs if o.exists()]
         if early:
             raise RuntimeError(f"waiters answered before the registration: {early}")
-        cpu_before = cpu_seconds(pc.pid)
+        cpu_before = pc.cpu_seconds()
         t_send = time.monotonic()
         register(base, 2)
         t_ack = time.monotonic()
         for w in workers:
             w.popen.wait(120)
         t_done = time.monotonic()
-        agent_cpu = cpu_seconds(pc.pid) - cpu_before
+        agent_cpu = pc.cpu_seconds() - cpu_before
         rss_after = pc.rss_mb()
         results: list[list[Any]] = []
         for o in outs:
@@ -281,7 +248,7 @@ def locals_of(
         "connected_s": connected_s, "parked": parked, "parked_queries": parked_queries,
         "agent_cpu": agent_cpu, "answered": len(results), "ok": len(ok),
         "bad": [r for r in results if r not in ok][:5], "ack_ms": (t_ack - t_send) * 1000,
-        "p50": pct(lat, 0.5) if lat else float("nan"), "p99": pct(lat, 0.99) if lat else float("nan"),
+        "p50": c.percentile(lat, 0.5), "p99": c.percentile(lat, 0.99),
         "max": max(lat) if lat else float("nan"), "min": min(lat) if lat else float("nan"),
         "last_from_send": (max(r[0] for r in ok) - t_send) * 1000 if ok else float("nan"),
         "wait_s": t_done - t_ack,
@@ -341,11 +308,6 @@ def report(
             c.figure("bytes per idle waiter", per_waiter, None, "B", max_value=TARGET_BYTES_PER_WAITER),
         ],
     )
-    setup = [f"- {x}" for x in c.machine_lines(root)]
-    setup.append(f"- {c.busy_note(busy)}")
-    setup.append(f"- proconsul version: {c.tool_version([args.proconsul, 'version'])}")
-    setup.append(f"- Command: `python {' '.join(sys.argv)}`")
-    setup.append("- The agent is durable (`agent -server -bootstrap -data-dir=<tmp>`) with default settings.")
     notes = [
         f"- Each waiter sends `GET /v1/health/service/web?index=N&wait={WAIT}` (N = the index after the "
         "first instance was registered) over its own connection: a minimal asyncio protocol per waiter "
@@ -371,7 +333,11 @@ def report(
         "Blocking-query fan-out: 10,000 waiters on one service"
         if n == 10_000
         else f"Blocking-query fan-out: {n:,} waiters",
-        [("Setup", "\n".join(setup)), ("Results", c.md_table(headers, rows)), ("Notes", "\n".join(notes))],
+        [
+            ("Setup", c.agent_setup(root, busy, args.proconsul)),
+            ("Results", c.md_table(headers, rows)),
+            ("Notes", "\n".join(notes)),
+        ],
     )
     print(f"wrote {path}")
     return 1 if failed else 0

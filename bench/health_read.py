@@ -123,8 +123,9 @@ def main() -> int:
     )
     errors = r_pc.errors + r_ng.errors
     warn = f"WARNING: {errors} non-2xx responses or socket errors." if errors else ""
+    gen = c.generator_note(duration, args.connections)
     print()
-    print(c.generator_note(duration, args.connections))
+    print(gen)
     print(c.busy_note(busy))
     print()
     print(c.text_table(headers, rows))
@@ -151,7 +152,7 @@ def main() -> int:
         "health_read.md",
         "Health read: proconsul vs nginx static file",
         [
-            ("Setup", c.header_section(root, versions, duration, args.connections, busy)),
+            ("Setup", c.header_section(root, versions, busy, gen)),
             ("Results", c.md_table(headers, rows, left=2) + "\n\n" + ratio),
             ("Notes", "\n".join(notes)),
         ],

@@ -232,8 +232,9 @@ def report(
     ]  # fmt: skip
     errors = sum(a.errors + b.errors for _, a, b in results)
     warn = f"WARNING: {errors} non-2xx responses or socket errors; see the details table." if errors else ""
+    gen = c.generator_note(duration, connections)
     print()
-    print(c.generator_note(duration, connections))
+    print(gen)
     print(c.busy_note(busy))
     print()
     print(c.text_table(headers, rows))
@@ -272,7 +273,7 @@ def report(
         "kv_throughput.md",
         "KV throughput: proconsul vs etcd",
         [
-            ("Setup", c.header_section(data_root, versions, duration, connections, busy)),
+            ("Setup", c.header_section(data_root, versions, busy, gen)),
             ("Results", c.md_table(headers, rows)),
             ("Details", c.md_table(dheaders, drows, left=2)),
             ("Notes", notes),

@@ -14,7 +14,6 @@ bench/results/registrator_latency.md.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -25,7 +24,7 @@ import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ import aiohttp
 import common as c
 
 SERVICE = "benchreg"
-RESULTS = Path(__file__).parent / "results" / "registrator_latency.md"
+RESULTS = c.RESULTS_DIR / "registrator_latency.md"
 
 
 def _answers(path: str) -> bool:
@@ -81,20 +80,27 @@ def docker(sock: str, *args: str) -> str:
     return out.stdout.strip()
 
 
-def image(root: Path, sock: str) -> str:
+def image(
+    root: Path,
+    sock: str,
+    applets: Sequence[str] = ("sh", "sleep"),
+    cmd: str = '["sleep", "3600"]',
+    prefix: str = "benchreg",
+) -> str:
+    """An offline busybox image (`docker import` of a static busybox and its `applets` links)."""
     busybox = shutil.which("busybox")
     if busybox is None:
         sys.exit("busybox-static is needed for the offline image")
     rootfs = root / "rootfs" / "bin"
     rootfs.mkdir(parents=True)
     shutil.copy2(busybox, rootfs / "busybox")
-    for applet in ("sh", "sleep"):
+    for applet in applets:
         (rootfs / applet).symlink_to("busybox")
     tar = root / "rootfs.tar"
     with tarfile.open(tar, "w") as out:
         out.add(root / "rootfs", arcname=".")
-    name = f"benchreg{uuid.uuid4().hex[:6]}:1"
-    docker(sock, "import", "--change", 'CMD ["sleep", "3600"]', str(tar), name)
+    name = f"{prefix}{uuid.uuid4().hex[:6]}:1"
+    docker(sock, "import", "--change", f"CMD {cmd}", str(tar), name)
     return name
 
 
@@ -143,10 +149,6 @@ class Timeline:
         return sorted((self.catalog[(n, action)] - self.event[(n, action)]) * 1000 for n in names)
 
 
-def pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
-
-
 async def measure(sock: str, img: str, base: str, count: int) -> tuple[list[float], list[float]]:
     timeline = Timeline()
     async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=sock)) as dsession:
@@ -174,11 +176,8 @@ async def measure(sock: str, img: str, base: str, count: int) -> tuple[list[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = c.script_parser(__doc__.splitlines()[0], "20 containers")
     parser.add_argument("--containers", type=int, default=100)
-    parser.add_argument("--proconsul", default=shutil.which("proconsul") or "proconsul")
-    parser.add_argument("--quick", action="store_true", help="20 containers")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     count = 20 if args.quick else args.containers
     with c.workdir("bench-registrator-") as root, engine(root) as sock:
@@ -198,7 +197,7 @@ def main() -> None:
         finally:
             docker(sock, "rmi", "-f", img)
     rows = [
-        [label, str(len(v)), c.fmt_ms(pct(v, 50)), c.fmt_ms(pct(v, 99)), c.fmt_ms(v[-1])]
+        [label, str(len(v)), c.fmt_ms(c.percentile(v, 0.5)), c.fmt_ms(c.percentile(v, 0.99)), c.fmt_ms(v[-1])]
         for label, v in (("start → in catalog", up), ("die → gone from catalog", down))
     ]
     headers = ["transition", "containers", "p50 ms", "p99 ms", "max ms"]

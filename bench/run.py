@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -162,24 +161,17 @@ def rows_of(outcomes: list[Outcome]) -> list[list[str]]:
 def versions(exe: str) -> dict[str, str]:
     dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    out = {
+    # "Dnsmasq version 2.90  Copyright ...", "wrk debian/4.1.0-3+b2 [epoll] Copyright ...": the version only;
+    # dnsperf has no --version, its -h names the version
+    return {
         "proconsul": c.tool_version([exe, "version"]),
         "proconsul source": source_revision(),
         "etcd": c.tool_version(["etcd", "--version"]),
         "nginx": c.tool_version([nginx, "-v"]),
-        "dnsmasq": c.tool_version([dnsmasq, "--version"]),
-        "wrk": c.tool_version(["wrk", "-v"]),
+        "dnsmasq": c.version_from([dnsmasq, "--version"], r"^Dnsmasq version\s+(\S+)"),
+        "wrk": c.version_from(["wrk", "-v"], r"^wrk\s+(\S+)"),
+        "dnsperf": c.version_from(["dnsperf", "-h"], r"^Version\s+(\S+)"),
     }
-    # "Dnsmasq version 2.90  Copyright ...", "wrk debian/4.1.0-3+b2 [epoll] Copyright ...": the version only
-    out["dnsmasq"] = re.sub(r"^Dnsmasq version\s+(\S+).*", r"\1", out["dnsmasq"])
-    out["wrk"] = re.sub(r"^wrk\s+(\S+).*", r"\1", out["wrk"])
-    try:  # dnsperf has no --version; its -h names the version
-        h = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True, timeout=10, check=False)
-        line = next((x for x in (h.stdout + h.stderr).splitlines() if x.startswith("Version")), "unknown")
-        out["dnsperf"] = line.removeprefix("Version").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        out["dnsperf"] = f"unknown ({e})"
-    return out
 
 
 def source_revision() -> str:

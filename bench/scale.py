@@ -15,13 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 import common as c
 
@@ -35,7 +32,7 @@ SERVICES_PER_NODE = 10
 BIG_SHARE = 0.9  # 90% of the instances belong to services with 100 instances, 10% to services with 10
 
 CLIENT = r"""
-import asyncio, base64, json, sys, time
+import asyncio, json, sys, time
 import aiohttp
 
 async def reads(base, path, seconds, rate, want):
@@ -63,7 +60,6 @@ async def reads(base, path, seconds, rate, want):
 async def writes(base, seconds, rate, conns):
     sent = ok = 0
     lat = []
-    value = base64.b64encode(b"x" * 64)
     async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=conns)) as s:
         async def put(i):
             nonlocal ok
@@ -101,7 +97,7 @@ print(json.dumps(out))
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = c.script_parser(__doc__.splitlines()[0], "1/10 scale, 5 s of reads (smoke run)")
     p.add_argument("--nodes", type=int, default=10_000, help="nodes (default 10000; 10 instances each)")
     p.add_argument("--keys", type=int, default=10_000, help="KV keys (default 10000)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of reads under writes (default 20)")
@@ -109,10 +105,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--read-rate", type=float, default=200.0, help="paced reads/s, one connection (default 200)"
     )
-    default = shutil.which("proconsul") or "proconsul"
-    p.add_argument("--proconsul", default=default, help="proconsul executable (default: proconsul on PATH)")
-    p.add_argument("--quick", action="store_true", help="1/10 scale, 5 s of reads (smoke run)")
-    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     args = p.parse_args()
     if args.quick:
         args.nodes, args.keys, args.duration = args.nodes // 10, args.keys // 10, 5.0
@@ -155,42 +147,9 @@ def kv_ops(first: int, count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def load(base: str, batches: list[list[dict[str, Any]]]) -> float:
-    queue = list(reversed(batches))
-    started = time.monotonic()
-    async with aiohttp.ClientSession(base) as http:
-
-        async def worker() -> None:
-            while queue:
-                ops = queue.pop()
-                async with http.put("/v1/txn", json=ops) as resp:
-                    if resp.status != 200:
-                        raise RuntimeError(f"txn: {resp.status} {(await resp.text())[:500]}")
-                    await resp.read()
-
-        await asyncio.gather(*(worker() for _ in range(LOAD_CONCURRENCY)))
-    return time.monotonic() - started
-
-
 def health_count(base: str, svc: str) -> int:
     status, body = c.http("GET", f"{base}/v1/health/service/{svc}?passing", timeout=2)
     return len(json.loads(body)) if status == 200 else -1
-
-
-def settled_rss(pc: c.Proc, seconds: float = 2.0, tries: int = 15) -> float:
-    last = pc.rss_mb()
-    for _ in range(tries):
-        time.sleep(seconds)
-        now = pc.rss_mb()
-        if abs(now - last) <= 0.01 * last:
-            return now
-        last = now
-    return last
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))] if s else float("nan")
 
 
 def client(root: Path, name: str, argv: list[str]) -> c.Proc:
@@ -243,14 +202,14 @@ def main() -> int:
         ]
         batches += [kv_ops(i, min(TXN_OPS, args.keys - i)) for i in range(0, args.keys, TXN_OPS)]
         res["txns"] = len(batches)
-        res["load_s"] = asyncio.run(load(base, batches))
+        res["load_s"] = asyncio.run(c.put_all(base, "/v1/txn", batches, LOAD_CONCURRENCY))
         print(f"loaded in {res['load_s']:.1f} s", file=sys.stderr, flush=True)
         services = json.loads(c.expect_ok("GET", f"{base}/v1/catalog/services"))
         res["service_names"] = len(services) - ("consul" in services)
         res["catalog_nodes"] = len(json.loads(c.expect_ok("GET", f"{base}/v1/catalog/nodes")))
         res["probe_count"] = health_count(base, probe)
         res["keys"] = len(json.loads(c.expect_ok("GET", f"{base}/v1/kv/config/?keys")))
-        res["rss_loaded"] = settled_rss(pc)
+        res["rss_loaded"] = pc.settled_rss(tries=15)
         res["idle"] = read_phase(root, base, probe, args, "idle", writes=False)
         res["loaded"] = read_phase(root, base, probe, args, "load", writes=True)
         res["rss_after"] = pc.rss_mb()
@@ -289,7 +248,7 @@ def report(args: argparse.Namespace, root: Path, busy: float, r: dict[str, Any])
         and r["probe_count"] == 10
         and r["keys"] == args.keys
     )
-    p99 = pct(loaded["lat"], 0.99)
+    p99 = c.percentile(loaded["lat"], 0.99)
     ok_reads = loaded["bad"] == 0 and idle["bad"] == 0
     rows = [
         [
@@ -304,8 +263,8 @@ def report(args: argparse.Namespace, root: Path, busy: float, r: dict[str, Any])
             f"< {TARGET_RSS_MB:.0f}",
             "pass" if r["rss_loaded"] < TARGET_RSS_MB else "FAIL",
         ],
-        ["health read, no writes: p50 ms", f"{pct(idle['lat'], 0.5):.2f}", "-", "-"],
-        ["health read, no writes: p99 ms", f"{pct(idle['lat'], 0.99):.2f}", "-", "-"],
+        ["health read, no writes: p50 ms", f"{c.percentile(idle['lat'], 0.5):.2f}", "-", "-"],
+        ["health read, no writes: p99 ms", f"{c.percentile(idle['lat'], 0.99):.2f}", "-", "-"],
         [
             f"background KV puts/s (target rate {args.write_rate:,.0f})",
             f"{w['rate']:,.0f}",
@@ -314,11 +273,11 @@ def report(args: argparse.Namespace, root: Path, busy: float, r: dict[str, Any])
         ],
         [
             "KV put latency under load p50 / p99 ms",
-            f"{pct(w['lat'], 0.5):.1f} / {pct(w['lat'], 0.99):.1f}",
+            f"{c.percentile(w['lat'], 0.5):.1f} / {c.percentile(w['lat'], 0.99):.1f}",
             "-",
             "-",
         ],
-        ["health read under writes: p50 ms", f"{pct(loaded['lat'], 0.5):.2f}", "-", "-"],
+        ["health read under writes: p50 ms", f"{c.percentile(loaded['lat'], 0.5):.2f}", "-", "-"],
         [
             "health read under writes: p99 ms",
             f"{p99:.2f}",
@@ -367,11 +326,6 @@ def report(args: argparse.Namespace, root: Path, busy: float, r: dict[str, Any])
             c.figure("restart to serving", r["restart_s"], None, "s", max_value=TARGET_RESTART_S),
         ],
     )
-    setup = [f"- {x}" for x in c.machine_lines(root)]
-    setup.append(f"- {c.busy_note(busy)}")
-    setup.append(f"- proconsul version: {c.tool_version([args.proconsul, 'version'])}")
-    setup.append(f"- Command: `python {' '.join(sys.argv)}`")
-    setup.append("- The agent is durable (`agent -server -bootstrap -data-dir=<tmp>`) with default settings.")
     notes = [
         f"- Data: {args.nodes:,} nodes `node-NNNNN`, each with one passing node check (`serfHealth`) and "
         f"{SERVICES_PER_NODE} service instances of {SERVICES_PER_NODE} different services. Distribution: "
@@ -401,7 +355,11 @@ def report(args: argparse.Namespace, root: Path, busy: float, r: dict[str, Any])
     path = c.write_markdown(
         "scale.md",
         title,
-        [("Setup", "\n".join(setup)), ("Results", c.md_table(headers, rows)), ("Notes", "\n".join(notes))],
+        [
+            ("Setup", c.agent_setup(root, busy, args.proconsul)),
+            ("Results", c.md_table(headers, rows)),
+            ("Notes", "\n".join(notes)),
+        ],
     )
     print(f"wrote {path}")
     return 1 if failed else 0

@@ -37,7 +37,6 @@ import json
 import os
 import shutil
 import sys
-import tarfile
 import time
 import uuid
 from collections.abc import Callable
@@ -48,11 +47,10 @@ from typing import Any
 import aiohttp
 
 import common as c
-from registrator_latency import docker, engine
+from registrator_latency import docker, engine, image
 
 SERVICE = "benchweb"
 RESULTS = c.RESULTS_DIR / "template_latency.md"
-APPLETS = ("sh", "httpd", "mkdir")
 
 TEMPLATE = """\
 upstream http_backend {{
@@ -69,24 +67,6 @@ server {{
   }}
 }}
 """
-
-
-def image(root: Path, sock: str) -> str:
-    """An offline busybox image with httpd (`docker import` of a static busybox and its links)."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        sys.exit("busybox-static is needed for the offline image")
-    rootfs = root / "rootfs" / "bin"
-    rootfs.mkdir(parents=True)
-    shutil.copy2(busybox, rootfs / "busybox")
-    for applet in APPLETS:
-        (rootfs / applet).symlink_to("busybox")
-    tar = root / "rootfs.tar"
-    with tarfile.open(tar, "w") as out:
-        out.add(root / "rootfs", arcname=".")
-    name = f"benchtpl{uuid.uuid4().hex[:6]}:1"
-    docker(sock, "import", "--change", 'CMD ["sh"]', str(tar), name)
-    return name
 
 
 def run_web(sock: str, img: str, name: str, port: int) -> None:
@@ -205,10 +185,6 @@ class Timeline:
         }
 
 
-def pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
-
-
 async def measure(
     sock: str, img: str, base: str, nginx_port: int, keeper: tuple[str, int], trials: int
 ) -> Timeline:
@@ -254,16 +230,13 @@ def start_nginx(root: Path) -> tuple[c.Proc, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = c.script_parser((__doc__ or "").splitlines()[0], "5 trials")
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--proconsul", default=shutil.which("proconsul") or "proconsul")
-    parser.add_argument("--quick", action="store_true", help="5 trials")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     trials = 5 if args.quick else args.trials
     busy = c.cpu_busy()
     with c.workdir("bench-template-") as root, engine(root) as sock:
-        img = image(root, sock)
+        img = image(root, sock, ("sh", "httpd", "mkdir"), '["sh"]', "benchtpl")  # busybox httpd
         keeper = f"benchtpl-keep-{uuid.uuid4().hex[:4]}"
         try:
             agent, base = c.start_proconsul(args.proconsul, root)
@@ -311,8 +284,8 @@ def report(tl: Timeline, trials: int, busy: float, root: Path, args: argparse.Na
     ):
         r, n = col(reg), col(ngx)
         added = sorted((x[ngx] - x[reg]) * 1000 for x in seen)
-        rows.append([label, str(len(n)), *(c.fmt_ms(pct(v, p)) for v in (r, n, added) for p in (50, 99)),
-                     c.fmt_ratio(pct(n, 50), pct(r, 50))])  # fmt: skip
+        stats = [c.fmt_ms(c.percentile(v, q)) for v in (r, n, added) for q in (0.5, 0.99)]
+        rows.append([label, str(len(n)), *stats, c.fmt_ratio(c.percentile(n, 0.5), c.percentile(r, 0.5))])
     headers = ["transition", "trials", "registry p50 ms", "registry p99 ms", "nginx p50 ms", "nginx p99 ms",
                "added p50 ms", "added p99 ms", "nginx/registry p50"]  # fmt: skip
     print(c.text_table(headers, rows))
@@ -347,24 +320,20 @@ def report(tl: Timeline, trials: int, busy: float, root: Path, args: argparse.Na
         + "\n".join(f"- {line}" for line in [*c.machine_lines(root), c.busy_note(busy)])
         + "\n"
     )
-    up, gone = col("nginx up"), col("nginx old retired")
     c.write_figures(
         "template_latency",
         [
             c.figure(
-                "end to end: container start → nginx routes, p99",
-                pct(up, 99),
-                pct(col("registry up"), 99),
+                f"end to end: {what}, p99",
+                c.percentile(col(ngx), 0.99),
+                c.percentile(col(reg), 0.99),
                 "ms",
                 max_value=500,
-            ),
-            c.figure(
-                "end to end: container death → not routed (old config retired), p99",
-                pct(gone, 99),
-                pct(col("registry down"), 99),
-                "ms",
-                max_value=500,
-            ),
+            )
+            for what, reg, ngx in (
+                ("container start → nginx routes", "registry up", "nginx up"),
+                ("container death → not routed (old config retired)", "registry down", "nginx old retired"),
+            )
         ],
         failed_requests=len(tl.failures),
         trials=len(seen),

@@ -157,12 +157,9 @@ def engine_time(count: int, runs: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = c.script_parser((__doc__ or "").splitlines()[0], "2 rounds")
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--proconsul", default=shutil.which("proconsul") or "proconsul")
-    parser.add_argument("--quick", action="store_true", help="2 rounds")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     n = 2 if args.quick else args.rounds
     count = args.services
