@@ -153,7 +153,7 @@ def health_count(base: str, svc: str) -> int:
 
 
 def client(root: Path, name: str, argv: list[str]) -> c.Proc:
-    return c.Proc(name, [sys.executable, "-c", CLIENT, *argv], root / f"{name}.log")
+    return c.Proc(name, [sys.executable, "-c", CLIENT, *argv], root / f"{name}.log", pin="client")
 
 
 def client_result(proc: c.Proc, timeout: float) -> dict[str, Any]:
@@ -188,6 +188,7 @@ def main() -> int:
     big, small = layout(args.nodes)
     probe = service_name(big * 100, big, small)  # a service with 10 instances
     busy = c.cpu_busy()
+    c.pin_client_process()
     res: dict[str, Any] = {"big": big, "small": small, "probe": probe}
     with c.workdir("scale-bench-") as root:
         pc, base = c.start_proconsul(args.proconsul, root)
@@ -219,7 +220,7 @@ def main() -> int:
         pc.stop(timeout=60)
         res["stop_s"] = time.monotonic() - t0
         t1 = time.monotonic()
-        pc2 = c.Proc("proconsul-restarted", argv, root / "proconsul-restarted.log")
+        pc2 = c.Proc("proconsul-restarted", argv, root / "proconsul-restarted.log", pin="server")
         res["restart_count"] = -1
         deadline = t1 + 120
         while time.monotonic() < deadline:
@@ -343,7 +344,8 @@ def report(args: argparse.Namespace, root: Path, busy: float, r: dict[str, Any])
         f"- Background writes: a second client process puts 64-byte values on 1,000 keys `load/N`, "
         f"paced at {args.write_rate:,.0f}/s (batches every 10 ms, up to 64 connections), started 1 s "
         "before the reads.",
-        "- Both client processes share the machine's cores with the agent.",
+        f"- {c.pinning_note()}: the reader and the writer share the client CPU; the restarted agent is "
+        "pinned like the first.",
         "- Restart: SIGTERM to the agent (time until it exited), then the same command line on the same data "
         "directory; restart to serving is from starting the process until the probe read answers 200 with "
         "all 10 instances (polled every 50 ms).",
